@@ -1,0 +1,56 @@
+export { asBranchName, asConversationId, asDeviceId, asEntryId, isBranchName, isConversationId, isEntryId, newDeviceId, newEntryId, randomId } from "./ids.js";
+export type { Brand, BranchName, ConversationId, DeviceId, EntryId, NoteId } from "./ids.js";
+export { coreError, isCoreError, toCoreError } from "./errors.js";
+export type { CoreError, CoreErrorCode } from "./errors.js";
+export type { JsonObject, JsonPrimitive, JsonValue } from "./json.js";
+export { isJsonObject } from "./json.js";
+export { canonicalJson, isCanonicalJsonText, parseJson } from "./canonical.js";
+export { chainHash, ROOT_HASH, sha256Hex, utf8 } from "./hash.js";
+export type { PrefixHash } from "./hash.js";
+export { assertEntry, canonicalEntry, contentProblem, ENTRY_KINDS, entryProblem, toolCallArgumentsText, toolCallFromText } from "./entry.js";
+export type {
+  AssistantContent,
+  AssistantEntry,
+  ConfigContent,
+  ConfigEntry,
+  ContentByKind,
+  Entry,
+  EntryInput,
+  EntryKind,
+  EntryMeta,
+  SummaryContent,
+  SummaryEntry,
+  ToolCall,
+  ToolResultContent,
+  ToolResultEntry,
+  UserContent,
+  UserEntry,
+} from "./entry.js";
+export { branchProblem, forkBranchName, MAIN, RECONCILER } from "./branch.js";
+export type { Branch } from "./branch.js";
+export type { Note } from "./note.js";
+export { CACHE_ROOTS, docNames, HIDDEN_ROOTS, LOG_ROOTS, parseDocName } from "./names.js";
+export type { DocKind, DocNames } from "./names.js";
+export { createLogIndex } from "./log-index.js";
+export type { LogIndex } from "./log-index.js";
+export { LOCAL_ORIGIN, openLog } from "./log.js";
+export type { AppendOptions, ConversationLog, LogChange, OpenLogOptions } from "./log.js";
+export { orphanedLeaves, reconcile } from "./reconcile.js";
+export { checkpointKey, handleProblem, openCache, usageProblem } from "./cache-doc.js";
+export type { CacheState, CheckpointHandle, HandleOrigin, HandleStatus, UsageRecord } from "./cache-doc.js";
+export { blobProblem, describeBlob, openHidden } from "./hidden-doc.js";
+export type { BlobDescriptor, HiddenBlob, HiddenState } from "./hidden-doc.js";
+export { validateUpdate } from "./validate-update.js";
+export type { MapSet, RootRule, UpdateRules, ValidationCode, ValidationResult } from "./validate-update.js";
+export { cacheRules, hiddenRules, logRules, validateDocUpdate, validateLogUpdate } from "./validate.js";
+export {
+  entryToMessage,
+  exportJsonl,
+  exportMessages,
+  importJsonl,
+  importMessages,
+  messageToEntry,
+  parseJsonl,
+  SYSTEM_PROMPT_INFO,
+} from "./transcript-jsonl.js";
+export type { ImportOptions, TranscriptMessage, TranscriptToolCall } from "./transcript-jsonl.js";
