@@ -128,7 +128,7 @@ export const openCache = (doc: Y.Doc): CacheState => {
     },
     recordUsage(r) {
       const rec: UsageRecord = { ...r, id: r.id ?? `u${randomId(15)}` };
-      tx(() => yUsage.push([rec]));
+      tx(() => yUsage.insert(yUsage.length, [rec]));
       return rec;
     },
     usage: () => yUsage.toArray(),

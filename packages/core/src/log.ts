@@ -6,6 +6,7 @@ import type { PrefixHash } from "./hash.js";
 import { isBranchName, newEntryId, newNoteId, newDeviceId, type BranchName, type DeviceId, type EntryId } from "./ids.js";
 import type { JsonValue } from "./json.js";
 import { createLogIndex, type LogIndex } from "./log-index.js";
+import { insertedValues } from "./inserted.js";
 import { LOG_ROOTS } from "./names.js";
 import type { Note } from "./note.js";
 
@@ -86,11 +87,8 @@ export const openLog = (doc: Y.Doc, opts: OpenLogOptions = {}): ConversationLog 
 
   for (const e of yEntries.toArray()) index.add(e);
 
-  const onEntries = (ev: Y.YArrayEvent<Entry>, tr: Y.Transaction) => {
-    const added: Entry[] = [];
-    for (const d of ev.changes.delta) {
-      if (d.insert) for (const e of d.insert as Entry[]) if (index.add(e)) added.push(e);
-    }
+  const onEntries = (_: Y.YArrayEvent<Entry>, tr: Y.Transaction) => {
+    const added = insertedValues<Entry>(yEntries, tr).filter((e) => index.add(e));
     if (added.length > 0) emit({ type: "entries", added, local: tr.origin === LOCAL_ORIGIN });
   };
   const onBranches = (ev: Y.YMapEvent<Branch>, tr: Y.Transaction) =>
@@ -147,7 +145,7 @@ export const openLog = (doc: Y.Doc, opts: OpenLogOptions = {}): ConversationLog 
       ? { ...existing, head }
       : { head, base: null, createdBy: device, createdAt: time };
     transact(() => {
-      yEntries.push(made);
+      yEntries.insert(yEntries.length, made);
       yBranches.set(branchName, next);
     });
     return made;
@@ -194,7 +192,7 @@ export const openLog = (doc: Y.Doc, opts: OpenLogOptions = {}): ConversationLog 
     addNote(entry, text, author = device) {
       requireEntry(entry);
       const note: Note = { id: newNoteId(), entry, author, time: now(), text };
-      transact(() => yNotes.push([note]));
+      transact(() => yNotes.insert(yNotes.length, [note]));
       return note;
     },
     notes: (entry) => yNotes.toArray().filter((n) => entry === undefined || n.entry === entry),
