@@ -91,8 +91,21 @@ const run = (doc: Y.Doc, update: Uint8Array, rules: UpdateRules): ValidationResu
       else newItems.set(s.id.client, [s]);
     }
   }
-  const findNew = (id: Y.ID): Y.Item | undefined =>
-    newItems.get(id.client)?.find((it) => it.id.clock <= id.clock && id.clock < it.id.clock + it.length);
+  // Structs of one client come in clock order: binary search.
+  const findNew = (id: Y.ID): Y.Item | undefined => {
+    const list = newItems.get(id.client);
+    if (!list) return undefined;
+    let lo = 0;
+    let hi = list.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const it = list[mid]!;
+      if (id.clock < it.id.clock) hi = mid - 1;
+      else if (id.clock >= it.id.clock + it.length) lo = mid + 1;
+      else return it;
+    }
+    return undefined;
+  };
   const findStored = (id: Y.ID): Y.Item | undefined => {
     if (id.clock >= state(id.client)) return undefined;
     const s = Y.getItem(store, id);
@@ -104,24 +117,39 @@ const run = (doc: Y.Doc, update: Uint8Array, rules: UpdateRules): ValidationResu
     return Y.findRootTypeKey(type);
   };
   const whereCache = new Map<string, Where>();
-  const whereOf = (item: Y.Item, stored: boolean): Where => {
-    const k = idKey(item.id);
-    const cached = whereCache.get(k);
-    if (cached) return cached;
-    let w: Where;
-    if (stored) {
-      w = { root: rootKeyOf(item.parent as Y.AbstractType<unknown>), sub: item.parentSub };
-    } else if (typeof item.parent === "string") {
-      w = { root: item.parent, sub: item.parentSub };
-    } else if (item.parent !== null) {
-      return reject("nested-type", "items inside nested types are not allowed");
-    } else {
+  /** Where an item lives. Iterative: a long chain of new items (a big offline backlog) must not overflow the stack. */
+  const whereOf = (start: Y.Item, startStored: boolean): Where => {
+    const pending: Y.Item[] = [];
+    const seen = new Set<Y.Item>();
+    let item = start;
+    let stored = startStored;
+    let w: Where | undefined;
+    for (;;) {
+      const cached = whereCache.get(idKey(item.id));
+      if (cached) {
+        w = cached;
+        break;
+      }
+      if (stored) {
+        w = { root: rootKeyOf(item.parent as Y.AbstractType<unknown>), sub: item.parentSub };
+        break;
+      }
+      if (typeof item.parent === "string") {
+        w = { root: item.parent, sub: item.parentSub };
+        break;
+      }
+      if (item.parent !== null) return reject("nested-type", "items inside nested types are not allowed");
       const ref = item.origin ?? item.rightOrigin;
       if (ref === null) return reject("malformed", "item without parent or neighbours");
-      const neighbour = resolve(ref);
-      w = whereOf(neighbour.item, neighbour.stored);
+      pending.push(item);
+      seen.add(item);
+      const next = resolve(ref);
+      item = next.item;
+      stored = next.stored;
+      if (seen.has(item)) return reject("malformed", "origin cycle");
     }
-    whereCache.set(k, w);
+    whereCache.set(idKey(item.id), w);
+    for (const p of pending) whereCache.set(idKey(p.id), w);
     return w;
   };
   const resolve = (id: Y.ID): { item: Y.Item; stored: boolean } => {

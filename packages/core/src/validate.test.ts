@@ -18,14 +18,11 @@ const setup = () => {
   return { server, client };
 };
 
-/** Capture the update produced by `fn` on the client. */
+/** The update produced by `fn` on the client: everything new since the state before it. */
 const updateOf = (client: ConversationLog, fn: () => void): Uint8Array => {
-  const updates: Uint8Array[] = [];
-  const on = (u: Uint8Array) => updates.push(u);
-  client.doc.on("update", on);
+  const before = Y.encodeStateVector(client.doc);
   fn();
-  client.doc.off("update", on);
-  return Y.mergeUpdates(updates);
+  return Y.encodeStateAsUpdate(client.doc, before);
 };
 
 const expectRejected = (server: ConversationLog, update: Uint8Array, code: string) => {
@@ -181,5 +178,20 @@ describe("append-only validator", () => {
     const u = updateOf(client, () => client.append("main", { kind: "user", content: { text: "again" } }));
     Y.applyUpdate(server.doc, u);
     expect(validateLogUpdate(server, u).ok).toBe(true);
+  });
+});
+
+describe("validator cost and robustness", () => {
+  it("accepts a large offline backlog from another device (long origin chains, no stack overflow)", () => {
+    const { server, client } = setup();
+    const other = openLog(new Y.Doc(), { device: asDeviceId("other") });
+    const u = updateOf(other, () => {
+      for (let i = 0; i < 20_000; i++) other.append("main", { kind: "user", content: { text: `m${i}` } });
+    });
+    Y.applyUpdate(client.doc, u);
+    const r = validateLogUpdate(server, u);
+    expect(r, JSON.stringify(r).slice(0, 200)).toMatchObject({ ok: true });
+    Y.applyUpdate(server.doc, u);
+    expect(server.size()).toBe(20_002);
   });
 });
