@@ -75,8 +75,7 @@ export const explain = (prev: Manifest, next: Manifest): Explanation => {
     tokensEstimated: estimated,
     message: `${MESSAGES[reason]}: ${detail}`,
   });
-  if (providerFamily(prev.renderer) !== providerFamily(next.renderer) || (prev.renderer !== next.renderer && prev.renderer !== "openai-chat" && prev.renderer !== "openai-responses"))
-    return whole("provider-changed", `${prev.renderer} → ${next.renderer}`);
+  if (providerFamily(prev.renderer) !== providerFamily(next.renderer)) return whole("provider-changed", `${prev.renderer} → ${next.renderer}`);
   if (prev.model !== next.model) return whole("model-changed", `${prev.model} → ${next.model}`);
   if (prev.renderer !== next.renderer || prev.rendererVersion !== next.rendererVersion)
     return whole("renderer-changed", `${prev.rendererVersion} → ${next.rendererVersion}`);

@@ -38,7 +38,21 @@ const looksRandom = (token: string): boolean => {
   return digits >= 3 && letters >= 3 && switches >= 4;
 };
 
+// The static part is the same request after request: remember the last results.
+const LINT_MEMO_MAX = 256;
+const lintMemo = new Map<string, VolatileWarning[]>();
 const lintText = (text: string, where: "system" | "tools"): VolatileWarning[] => {
+  const key = `${where}\u0000${text}`;
+  let hit = lintMemo.get(key);
+  if (!hit) {
+    hit = scan(text, where);
+    if (lintMemo.size >= LINT_MEMO_MAX) lintMemo.clear();
+    lintMemo.set(key, hit);
+  }
+  return [...hit];
+};
+
+const scan = (text: string, where: "system" | "tools"): VolatileWarning[] => {
   const taken: [number, number][] = [];
   const out: VolatileWarning[] = [];
   for (const [code, re] of PATTERNS) {

@@ -53,7 +53,7 @@ export interface Manifest {
   readonly stableEnd: number;
   /** Byte offsets of the cache breakpoints placed in the request (Anthropic `cache_control`), else `[stableEnd]`. */
   readonly breakpoints: readonly number[];
-  /** Hash chain over the segment hashes up to the stable end: equal chains mean equal prefixes. */
+  /** SHA-256 over the hashes of the segments up to the stable end: equal values mean equal prefixes. */
   readonly prefixHash: string;
   readonly lastEntryId: EntryId | null;
   readonly server?: ServerState;
@@ -106,7 +106,7 @@ export const buildManifest = (m: ManifestInput): Manifest => {
   let tokens = 0;
   let stableTokens = 0;
   let entries = 0;
-  let chain = "";
+  const stableHashes: string[] = [];
   let lastEntryId: EntryId | null = null;
   const estimated = m.tokenizer === undefined;
   const segments = m.segments.map((s, index): ManifestSegment => {
@@ -116,7 +116,7 @@ export const buildManifest = (m: ManifestInput): Manifest => {
     tokens += t;
     if (s.end <= m.stableEnd) {
       stableTokens += t;
-      chain = sha256Hex(chain + hash);
+      stableHashes.push(hash);
     }
     if (s.kind === "entry" && s.entryIds) {
       entries += s.entryIds.length;
@@ -147,7 +147,7 @@ export const buildManifest = (m: ManifestInput): Manifest => {
     segments,
     stableEnd: m.stableEnd,
     breakpoints: m.breakpoints ?? [m.stableEnd],
-    prefixHash: chain === "" ? sha256Hex("") : chain,
+    prefixHash: sha256Hex(stableHashes.join("")),
     lastEntryId,
     ...(m.server ? { server: m.server } : {}),
     totals: { bytes: m.bytes, entries, tokens, tokensEstimated: estimated, stableTokens },

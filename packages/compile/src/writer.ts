@@ -34,8 +34,11 @@ export interface StreamWriter {
   text(): string;
 }
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
 const byteLength = (s: string): number => {
   // Fast path for ASCII (the common case): one byte per UTF-16 unit.
+  if (!NON_ASCII.test(s)) return s.length;
   let n = s.length;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
