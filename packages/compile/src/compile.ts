@@ -107,6 +107,7 @@ export function compile(transcript: readonly Entry[], ctx: RenderContext, opts: 
       ...(opts.cacheHandle !== undefined ? { cacheHandle: opts.cacheHandle } : {}),
     });
     const manifest = buildManifest({
+      ...out,
       renderer: n.provider,
       rendererVersion: renderer.version,
       model: n.model,
@@ -114,11 +115,6 @@ export function compile(transcript: readonly Entry[], ctx: RenderContext, opts: 
       systemHash: sha256Hex(canonicalJson(n.system ?? null)),
       toolsHash: sha256Hex(canonicalJson(n.tools)),
       paramsHash: sha256Hex(canonicalJson(n.options)),
-      segments: out.segments,
-      bytes: out.bytes,
-      stableEnd: out.stableEnd,
-      ...(out.breakpoints ? { breakpoints: out.breakpoints } : {}),
-      ...(out.server ? { server: out.server } : {}),
       ...(opts.tokenizer ? { tokenizer: opts.tokenizer } : {}),
     });
     return { provider: n.provider, request: out.request, body: out.body, prefix: out.prefix, manifest, warnings: warnings.list };

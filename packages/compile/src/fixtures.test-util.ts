@@ -36,7 +36,8 @@ export const FLIGHT: readonly EntryInput[] = [
   { kind: "tool_result", content: { callId: "call_2", text: "error: malformed arguments", isError: true } },
 ];
 
-const blob = (entry: string, provider: string, model: string, kind: string, order: number, data: HiddenBlob["data"]): HiddenBlob => ({
+/** A hidden blob with a deterministic id. */
+export const testBlob = (entry: string, provider: string, model: string, kind: string, order: number, data: HiddenBlob["data"]): HiddenBlob => ({
   id: `b-${entry}-${order}`,
   entry: entry as EntryId,
   provider,
@@ -52,21 +53,21 @@ export const FLIGHT_BLOBS: ReadonlyMap<string, HiddenBlob[]> = new Map([
   [
     "e2",
     [
-      blob("e2", "anthropic", "claude-sonnet-4-5-20250929", "anthropic.thinking", 0, { thinking: "The user wants flights; call search_flights.", signature: "EqQBCkYIARgCKkB+sig/e2==" }),
-      blob("e2", "anthropic", "claude-sonnet-4-5-20250929", "anthropic.redacted_thinking", 1, { data: "EmwKAhgBEgy3redacted==" }),
-      blob("e2", "openai", "gpt-5.4-2026-03-05", "openai.reasoning", 2, { id: "rs_e2", encrypted_content: "gAAAAB-enc-e2", summary: [{ type: "summary_text", text: "Search first." }] }),
-      blob("e2", "openai", "gpt-5.4-2026-03-05", "openai.response", 3, { id: "resp_e2" }),
-      blob("e2", "google", "gemini-3-pro", "gemini.thought_signature", 4, { part: 0, signature: "CiQB-ts-e2" }),
-      blob("e2", "acme", "acme-1", "acme.state", 5, { secret: "NEVER-RENDER-ME" }),
+      testBlob("e2", "anthropic", "claude-sonnet-4-5-20250929", "anthropic.thinking", 0, { thinking: "The user wants flights; call search_flights.", signature: "EqQBCkYIARgCKkB+sig/e2==" }),
+      testBlob("e2", "anthropic", "claude-sonnet-4-5-20250929", "anthropic.redacted_thinking", 1, { data: "EmwKAhgBEgy3redacted==" }),
+      testBlob("e2", "openai", "gpt-5.4-2026-03-05", "openai.reasoning", 2, { id: "rs_e2", encrypted_content: "gAAAAB-enc-e2", summary: [{ type: "summary_text", text: "Search first." }] }),
+      testBlob("e2", "openai", "gpt-5.4-2026-03-05", "openai.response", 3, { id: "resp_e2" }),
+      testBlob("e2", "google", "gemini-3-pro", "gemini.thought_signature", 4, { part: 0, signature: "CiQB-ts-e2" }),
+      testBlob("e2", "acme", "acme-1", "acme.state", 5, { secret: "NEVER-RENDER-ME" }),
     ],
   ],
   [
     "e4",
     [
-      blob("e4", "anthropic", "claude-sonnet-4-5-20250929", "anthropic.thinking", 0, { thinking: "One result; offer it.", signature: "sig-e4" }),
-      blob("e4", "openai", "gpt-5.4-2026-03-05", "openai.reasoning", 1, { id: "rs_e4", encrypted_content: "gAAAAB-enc-e4" }),
-      blob("e4", "openai", "gpt-5.4-2026-03-05", "openai.response", 2, { id: "resp_e4" }),
-      blob("e4", "google", "gemini-3-pro", "gemini.thought_signature", 3, { part: 0, signature: "CiQB-ts-e4" }),
+      testBlob("e4", "anthropic", "claude-sonnet-4-5-20250929", "anthropic.thinking", 0, { thinking: "One result; offer it.", signature: "sig-e4" }),
+      testBlob("e4", "openai", "gpt-5.4-2026-03-05", "openai.reasoning", 1, { id: "rs_e4", encrypted_content: "gAAAAB-enc-e4" }),
+      testBlob("e4", "openai", "gpt-5.4-2026-03-05", "openai.response", 2, { id: "resp_e4" }),
+      testBlob("e4", "google", "gemini-3-pro", "gemini.thought_signature", 3, { part: 0, signature: "CiQB-ts-e4" }),
     ],
   ],
 ]);

@@ -86,21 +86,19 @@ const countTokens = (tokenizer: Tokenizer | undefined, text: string, bytes: numb
   return tokenizer.count(text);
 };
 
-export interface ManifestInput {
-  readonly renderer: RendererId;
-  readonly rendererVersion: string;
-  readonly model: string;
-  readonly renderContextHash: string;
-  readonly systemHash: string;
-  readonly toolsHash: string;
-  readonly paramsHash: string;
+/** What a renderer wrote: the segments of its prefix stream, its size and where it is stable. */
+export interface WrittenPrefix {
   readonly segments: readonly WrittenSegment[];
   readonly bytes: number;
   readonly stableEnd: number;
   readonly breakpoints?: readonly number[];
   readonly server?: ServerState;
-  readonly tokenizer?: Tokenizer;
 }
+
+export type ManifestInput = WrittenPrefix &
+  Pick<Manifest, "renderer" | "rendererVersion" | "model" | "renderContextHash" | "systemHash" | "toolsHash" | "paramsHash"> & {
+    readonly tokenizer?: Tokenizer;
+  };
 
 export const buildManifest = (m: ManifestInput): Manifest => {
   let tokens = 0;
@@ -136,17 +134,18 @@ export const buildManifest = (m: ManifestInput): Manifest => {
       tokensEstimated: estimated,
     };
   });
+  const { renderer, rendererVersion, model, renderContextHash, systemHash, toolsHash, paramsHash, stableEnd } = m;
   return {
-    renderer: m.renderer,
-    rendererVersion: m.rendererVersion,
-    model: m.model,
-    renderContextHash: m.renderContextHash,
-    systemHash: m.systemHash,
-    toolsHash: m.toolsHash,
-    paramsHash: m.paramsHash,
+    renderer,
+    rendererVersion,
+    model,
+    renderContextHash,
+    systemHash,
+    toolsHash,
+    paramsHash,
     segments,
-    stableEnd: m.stableEnd,
-    breakpoints: m.breakpoints ?? [m.stableEnd],
+    stableEnd,
+    breakpoints: m.breakpoints ?? [stableEnd],
     prefixHash: sha256Hex(stableHashes.join("")),
     lastEntryId,
     ...(m.server ? { server: m.server } : {}),

@@ -2,9 +2,8 @@ import { canonicalJson, isJsonObject, type ConfigContent, type Entry, type Entry
 import type { NormalizedContext, RendererId } from "./context.js";
 import { compileError } from "./errors.js";
 import type { BlobEnv } from "./hidden.js";
-import type { ServerState } from "./manifest.js";
+import type { WrittenPrefix } from "./manifest.js";
 import type { WarningSink } from "./warnings.js";
-import type { WrittenSegment } from "./writer.js";
 
 /** An explicit provider cache (Gemini `cachedContents/…`) holding the prefix up to an entry. */
 export interface CacheHandle {
@@ -29,17 +28,12 @@ export interface RenderEnv {
 }
 
 /** What a renderer hands back: the request, the bytes to send, the prefix stream and its segments. */
-export interface Rendered<R> {
+export interface Rendered<R> extends WrittenPrefix {
   readonly request: R;
   /** The exact bytes to send (JSON body, or the JSON of a completion request for templates). */
   readonly body: string;
   /** The byte stream the manifest indexes (equal to `body` except for Anthropic markers and templates). */
   readonly prefix: string;
-  readonly segments: readonly WrittenSegment[];
-  readonly bytes: number;
-  readonly stableEnd: number;
-  readonly breakpoints?: readonly number[];
-  readonly server?: ServerState;
 }
 
 export interface Renderer<R> {
@@ -97,16 +91,33 @@ export const requestParams = (ctx: NormalizedContext, reserved: readonly string[
   return params;
 };
 
-/** Group consecutive entries that a provider renders into one message (same role). */
-export const groupRuns = <T>(items: readonly T[], key: (t: T) => string): T[][] => {
-  const out: T[][] = [];
-  let prevKey: string | undefined;
-  for (const it of items) {
-    const k = key(it);
-    const last = out[out.length - 1];
-    if (last && k === prevKey) last.push(it);
-    else out.push([it]);
-    prevKey = k;
+/** Entries as provider messages: consecutive user-side entries (user, tool results, config, summary) share one. */
+export interface Run<P> {
+  readonly entries: readonly Entry[];
+  readonly assistant: boolean;
+  readonly parts: readonly P[];
+  /** Hidden blobs rendered into the run. */
+  readonly hidden: number;
+}
+
+/**
+ * Assistant turns never merge (not even consecutive ones), so a request that ends after a turn is
+ * never re-rendered differently by the next request: user-side runs end where an assistant turn
+ * begins, which is where every request for a new turn ends.
+ */
+export const renderRuns = <P>(entries: readonly Entry[], render: (e: Entry) => { parts: readonly P[]; hidden: number }): Run<P>[] => {
+  const out: Run<P>[] = [];
+  let current: { entries: Entry[]; assistant: boolean; parts: P[]; hidden: number } | undefined;
+  for (const e of entries) {
+    const assistant = e.kind === "assistant";
+    if (!current || assistant || current.assistant) {
+      current = { entries: [], assistant, parts: [], hidden: 0 };
+      out.push(current);
+    }
+    const r = render(e);
+    current.entries.push(e);
+    current.parts.push(...r.parts);
+    current.hidden += r.hidden;
   }
   return out;
 };

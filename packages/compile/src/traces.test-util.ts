@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import * as Y from "yjs";
 import { asDeviceId, importMessages, openLog, parseJsonl, SYSTEM_PROMPT_INFO, type Entry, type EntryId, type HiddenBlob } from "@ctxsync/core";
 import type { ToolSpec } from "./context.js";
+import { testBlob } from "./fixtures.test-util.js";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const TRACES_DIR = resolve(REPO_ROOT, "../shared/traces");
@@ -47,17 +48,6 @@ export interface LoadedTrace {
 /** A marker carried by blobs from a provider no renderer serves: it must never appear in a request. */
 export const FOREIGN_MARKER = "FOREIGN-BLOB-NEVER-RENDER";
 
-const blob = (entry: EntryId, provider: string, model: string, kind: string, order: number, data: HiddenBlob["data"]): HiddenBlob => ({
-  id: `b-${entry}-${kind}-${order}`,
-  entry,
-  provider,
-  model,
-  kind,
-  order,
-  data,
-  time: 0,
-});
-
 /**
  * Import one trace; with probability `reasoningRate` an assistant turn gets visible reasoning,
  * and every assistant turn gets hidden blobs for each provider family plus one foreign blob.
@@ -84,13 +74,13 @@ export const loadTrace = (file: string, rand: () => number, reasoningRate = 0.5)
     for (const tc of e.content.toolCalls ?? []) names.add(tc.name);
     const k = e.id;
     const list: HiddenBlob[] = [
-      blob(k, "anthropic", "claude-sonnet-4-5-20250929", "anthropic.thinking", 0, { thinking: `thought ${k} "quoted" \u00e9`, signature: `sig/${k}+==` }),
-      blob(k, "openai", "gpt-5.4", "openai.reasoning", 1, { id: `rs_${k}`, encrypted_content: `enc:${k}`, summary: [{ type: "summary_text", text: `sum ${k}` }] }),
-      blob(k, "openai", "gpt-5.4", "openai.response", 2, { id: `resp_${k}` }),
-      blob(k, "google", "gemini-3-pro", "gemini.thought_signature", 3, { part: 0, signature: `ts_${k}` }),
-      blob(k, "elsewhere", "x-1", "elsewhere.secret", 4, { data: FOREIGN_MARKER }),
+      testBlob(k, "anthropic", "claude-sonnet-4-5-20250929", "anthropic.thinking", 0, { thinking: `thought ${k} "quoted" \u00e9`, signature: `sig/${k}+==` }),
+      testBlob(k, "openai", "gpt-5.4", "openai.reasoning", 1, { id: `rs_${k}`, encrypted_content: `enc:${k}`, summary: [{ type: "summary_text", text: `sum ${k}` }] }),
+      testBlob(k, "openai", "gpt-5.4", "openai.response", 2, { id: `resp_${k}` }),
+      testBlob(k, "google", "gemini-3-pro", "gemini.thought_signature", 3, { part: 0, signature: `ts_${k}` }),
+      testBlob(k, "elsewhere", "x-1", "elsewhere.secret", 4, { data: FOREIGN_MARKER }),
     ];
-    if (rand() < 0.3) list.push(blob(k, "anthropic", "claude-sonnet-4-5-20250929", "anthropic.redacted_thinking", 5, { data: `redacted-${k}` }));
+    if (rand() < 0.3) list.push(testBlob(k, "anthropic", "claude-sonnet-4-5-20250929", "anthropic.redacted_thinking", 5, { data: `redacted-${k}` }));
     blobs.set(k, list);
   });
   const tools: ToolSpec[] = [...names].map((name) => ({ name, description: `the ${name} tool`, parameters: { type: "object", properties: {} } }));

@@ -1,7 +1,7 @@
 import type { Entry, EntryId, JsonObject, JsonValue } from "@ctxsync/core";
 import { hasStrings, takeBlobs } from "../hidden.js";
 import { layoutObject, writeLayout, type HeadPart, type JsonLayout, type ListGroup } from "../json-layout.js";
-import { argumentsObject, configText, groupRuns, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
+import { argumentsObject, configText, renderRuns, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
 
 export const RENDERER_VERSION = "anthropic/1";
 
@@ -43,29 +43,23 @@ export const DEFAULT_MAX_TOKENS = 4096;
 
 const EMPTY_TEXT = "(empty)";
 
-const sideOf = (e: Entry): "user" | "assistant" => (e.kind === "assistant" ? "assistant" : "user");
-
-// Consecutive user-side entries (tool results, user text) share one message; assistant turns never
-// merge, so a request that ends after one turn is never re-rendered differently by the next.
-const runKey = (e: Entry): string => (e.kind === "assistant" ? `assistant:${e.id}` : "user");
-
-const entryBlocks = (env: RenderEnv, e: Entry, names: Map<EntryId, string>): { blocks: AnthropicBlock[]; thinking: number } => {
+const entryBlocks = (env: RenderEnv, e: Entry, names: Map<EntryId, string>): { parts: AnthropicBlock[]; hidden: number } => {
   const blobs = takeBlobs(env.blobs, e.id, KINDS);
   switch (e.kind) {
     case "user":
-      return { blocks: [{ type: "text", text: nonEmpty(env, e.id, e.content.text) }], thinking: 0 };
+      return { parts: [{ type: "text", text: nonEmpty(env, e.id, e.content.text) }], hidden: 0 };
     case "tool_result": {
       const { callId, text, isError } = e.content;
       if (!names.has(e.id)) {
         env.warnings.push({ code: "orphan-tool-result", entryId: e.id, callId, message: `tool result ${callId} answers no tool call in this transcript; sent as text` });
-        return { blocks: [{ type: "text", text: `[tool result ${callId}]\n${text}` }], thinking: 0 };
+        return { parts: [{ type: "text", text: `[tool result ${callId}]\n${text}` }], hidden: 0 };
       }
-      return { blocks: [{ type: "tool_result", tool_use_id: callId, content: text, ...(isError ? { is_error: true } : {}) }], thinking: 0 };
+      return { parts: [{ type: "tool_result", tool_use_id: callId, content: text, ...(isError ? { is_error: true } : {}) }], hidden: 0 };
     }
     case "config":
-      return { blocks: [{ type: "text", text: configText(e.content) }], thinking: 0 };
+      return { parts: [{ type: "text", text: configText(e.content) }], hidden: 0 };
     case "summary":
-      return { blocks: [{ type: "text", text: summaryText(e.content) }], thinking: 0 };
+      return { parts: [{ type: "text", text: summaryText(e.content) }], hidden: 0 };
     case "assistant": {
       // Thinking blocks first, exactly as received: a modified or reordered block is a 400.
       const blocks: AnthropicBlock[] = blobs.map((b) => {
@@ -80,7 +74,7 @@ const entryBlocks = (env: RenderEnv, e: Entry, names: Map<EntryId, string>): { b
       if (e.content.text !== "") blocks.push({ type: "text", text: e.content.text });
       for (const tc of e.content.toolCalls ?? []) blocks.push({ type: "tool_use", id: tc.id, name: tc.name, input: argumentsObject(tc, e.id, env.warnings) });
       if (blocks.length === thinking) blocks.push({ type: "text", text: nonEmpty(env, e.id, "") });
-      return { blocks, thinking };
+      return { parts: blocks, hidden: thinking };
     }
   }
 };
@@ -107,19 +101,16 @@ export const anthropic: Renderer<AnthropicRequest> = {
   render(env) {
     const params = requestParams(env.ctx, ["model", "messages", "tools", "system"]);
     const names = toolNames(env.entries);
-    const messages: { msg: AnthropicMessage; draft: ListGroup["draft"] }[] = groupRuns(env.entries, runKey).map((run) => {
-      const role = sideOf(run[0]!);
-      const content: AnthropicBlock[] = [];
-      let thinking = 0;
-      for (const e of run) {
-        const r = entryBlocks(env, e, names);
-        content.push(...r.blocks);
-        thinking += r.thinking;
-      }
-      return {
-        msg: { role, content },
-        draft: { kind: "entry", entryIds: run.map((e) => e.id), role, ...(role === "assistant" ? { reasoning: thinking > 0 } : {}), ...(thinking ? { hidden: thinking } : {}) },
+    const messages = renderRuns(env.entries, (e) => entryBlocks(env, e, names)).map((run) => {
+      const role = run.assistant ? ("assistant" as const) : ("user" as const);
+      const draft: ListGroup["draft"] = {
+        kind: "entry",
+        entryIds: run.entries.map((e) => e.id),
+        role,
+        ...(run.assistant ? { reasoning: run.hidden > 0 } : {}),
+        ...(run.hidden ? { hidden: run.hidden } : {}),
       };
+      return { msg: { role, content: [...run.parts] } as AnthropicMessage, draft };
     });
     const tools: AnthropicTool[] = env.ctx.tools.map((t) => ({
       name: t.name,

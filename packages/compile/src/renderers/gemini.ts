@@ -1,7 +1,7 @@
 import type { Entry, EntryId, JsonObject, JsonValue } from "@ctxsync/core";
 import { takeBlobs, type DataCheck } from "../hidden.js";
 import type { HeadPart, ListGroup } from "../json-layout.js";
-import { argumentsObject, configText, groupRuns, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
+import { argumentsObject, configText, renderRuns, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
 import { renderLayout } from "./openai-chat.js";
 
 export const RENDERER_VERSION = "gemini/1";
@@ -36,28 +36,23 @@ const checkSignature: DataCheck = (d) => {
   return undefined;
 };
 
-const sideOf = (e: Entry): "user" | "model" => (e.kind === "assistant" ? "model" : "user");
-
-// Consecutive user-side entries share one content; model turns never merge (prefix stability).
-const runKey = (e: Entry): string => (e.kind === "assistant" ? `model:${e.id}` : "user");
-
-const entryParts = (env: RenderEnv, e: Entry, names: Map<EntryId, string>): { parts: GeminiPart[]; signatures: number } => {
+const entryParts = (env: RenderEnv, e: Entry, names: Map<EntryId, string>): { parts: GeminiPart[]; hidden: number } => {
   const blobs = takeBlobs(env.blobs, e.id, { [THOUGHT_SIGNATURE_KIND]: checkSignature });
   switch (e.kind) {
     case "user":
-      return { parts: [{ text: e.content.text }], signatures: 0 };
+      return { parts: [{ text: e.content.text }], hidden: 0 };
     case "config":
-      return { parts: [{ text: configText(e.content) }], signatures: 0 };
+      return { parts: [{ text: configText(e.content) }], hidden: 0 };
     case "summary":
-      return { parts: [{ text: summaryText(e.content) }], signatures: 0 };
+      return { parts: [{ text: summaryText(e.content) }], hidden: 0 };
     case "tool_result": {
       const { callId, text, isError } = e.content;
       const name = names.get(e.id);
       if (name === undefined) {
         env.warnings.push({ code: "orphan-tool-result", entryId: e.id, callId, message: `tool result ${callId} answers no tool call in this transcript; sent as text` });
-        return { parts: [{ text: `[tool result ${callId}]\n${text}` }], signatures: 0 };
+        return { parts: [{ text: `[tool result ${callId}]\n${text}` }], hidden: 0 };
       }
-      return { parts: [{ functionResponse: { id: callId, name, response: isError ? { error: text } : { output: text } } }], signatures: 0 };
+      return { parts: [{ functionResponse: { id: callId, name, response: isError ? { error: text } : { output: text } } }], hidden: 0 };
     }
     case "assistant": {
       if (e.content.reasoning !== undefined)
@@ -78,7 +73,7 @@ const entryParts = (env: RenderEnv, e: Entry, names: Map<EntryId, string>): { pa
         parts[d.part] = { ...part, thoughtSignature: d.signature };
         signatures++;
       }
-      return { parts, signatures };
+      return { parts, hidden: signatures };
     }
   }
 };
@@ -120,18 +115,11 @@ export const gemini: Renderer<GeminiRequest> = {
       }
       if (env.ctx.system !== undefined) head.push({ kind: "system", key: "systemInstruction", value: { parts: [{ text: env.ctx.system }] } });
     }
-    const list: ListGroup[] = groupRuns(env.entries.slice(cache?.from ?? 0), runKey).map((run) => {
-      const role = sideOf(run[0]!);
-      const parts: GeminiPart[] = [];
-      let signatures = 0;
-      for (const e of run) {
-        const r = entryParts(env, e, names);
-        parts.push(...r.parts);
-        signatures += r.signatures;
-      }
+    const list: ListGroup[] = renderRuns(env.entries.slice(cache?.from ?? 0), (e) => entryParts(env, e, names)).map((run) => {
+      const role = run.assistant ? "model" : "user";
       return {
-        draft: { kind: "entry", entryIds: run.map((e) => e.id), role, ...(signatures ? { hidden: signatures } : {}) },
-        items: [{ role, parts } as unknown as JsonValue],
+        draft: { kind: "entry", entryIds: run.entries.map((e) => e.id), role, ...(run.hidden ? { hidden: run.hidden } : {}) },
+        items: [{ role, parts: run.parts } as unknown as JsonValue],
       };
     });
     const configParams: JsonObject = cache ? { ...params, cachedContent: cache.name } : { ...params };
