@@ -68,6 +68,20 @@ describe.each(Object.entries(CONFIGS))("prefix property: %s", (name, cfg) => {
         expect(canonicalJson(JSON.parse(last.body))).toBe(canonicalJson(last.request));
         expect(last.body.includes(FOREIGN_MARKER)).toBe(false);
         expect(last.warnings.some((w) => w.code === "hidden-dropped" && w.reason === "other-provider")).toBe(true);
+        // Blobs of the request's own provider go back byte-exact (their exact canonical JSON is in the body).
+        for (const at of t.assistantAt.slice(0, -1)) {
+          const id = t.entries[at]!.id;
+          for (const b of t.blobs.get(id) ?? []) {
+            const d = b.data as Record<string, unknown>;
+            const expected =
+              name === "anthropic" && b.kind === "anthropic.thinking" ? canonicalJson({ signature: d.signature, thinking: d.thinking, type: "thinking" })
+              : name === "anthropic" && b.kind === "anthropic.redacted_thinking" ? canonicalJson({ data: d.data, type: "redacted_thinking" })
+              : name === "openai-responses" && b.kind === "openai.reasoning" ? `"encrypted_content":${JSON.stringify(d.encrypted_content)},"id":${JSON.stringify(d.id)}`
+              : name === "gemini" && b.kind === "gemini.thought_signature" ? `"thoughtSignature":${JSON.stringify(d.signature)}`
+              : undefined;
+            if (expected !== undefined) expect(last.body.includes(expected), `${t.name}: ${b.kind} of ${id}`).toBe(true);
+          }
+        }
       }
     }
     expect(pairs).toBeGreaterThan(1000);
