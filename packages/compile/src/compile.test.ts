@@ -121,6 +121,13 @@ describe("hidden blobs", () => {
     expect(r.warnings).toContainEqual(expect.objectContaining({ code: "reasoning-omitted" }));
   });
 
+  it("only assistant turns take blobs back: one on another entry is dropped with a reason", () => {
+    const onUser: HiddenBlob = { id: "b2", entry: asEntryId("e1"), provider: "anthropic", model: "claude-sonnet-4-5", kind: "anthropic.thinking", order: 0, data: { thinking: "t", signature: "SIG-ON-USER" }, time: 0 };
+    const r = compile(transcript, ctx("anthropic"), { hidden: (id) => (id === "e1" ? [onUser] : []) });
+    expect(r.body).not.toContain("SIG-ON-USER");
+    expect(r.warnings).toContainEqual(expect.objectContaining({ code: "hidden-dropped", reason: "unsupported-kind", entryId: "e1" }));
+  });
+
   it("reads blobs from C/hidden through openHidden", () => {
     const doc = new Y.Doc();
     const log = openLog(doc, { device: asDeviceId("d1") });

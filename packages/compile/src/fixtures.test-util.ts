@@ -36,6 +36,26 @@ export const FLIGHT: readonly EntryInput[] = [
   { kind: "tool_result", content: { callId: "call_2", text: "error: malformed arguments", isError: true } },
 ];
 
+/** A compacted branch: a summary, parallel tool calls, an orphan tool result and an empty user turn. */
+export const PARALLEL: readonly EntryInput[] = [
+  { kind: "summary", content: { text: "Earlier: the user asked to compare two config files.", from: asEntryId("old1"), to: asEntryId("old9") } },
+  { kind: "user", content: { text: "Read both files." } },
+  {
+    kind: "assistant",
+    content: {
+      text: "",
+      toolCalls: [
+        { id: "toolu_a", name: "read_file", arguments: { path: "a.toml" } },
+        { id: "toolu_b", name: "read_file", arguments: { path: "b.toml" } },
+      ],
+    },
+  },
+  { kind: "tool_result", content: { callId: "toolu_a", text: "x = 1\n" } },
+  { kind: "tool_result", content: { callId: "toolu_b", text: "x = 2\n" } },
+  { kind: "tool_result", content: { callId: "toolu_gone", text: "late output" } },
+  { kind: "user", content: { text: "" } },
+];
+
 /** A hidden blob with a deterministic id. */
 export const testBlob = (entry: string, provider: string, model: string, kind: string, order: number, data: HiddenBlob["data"]): HiddenBlob => ({
   id: `b-${entry}-${order}`,

@@ -83,6 +83,16 @@ export const argumentsObject = (tc: ToolCall, entryId: EntryId, warnings: Warnin
   return {};
 };
 
+/** What an empty text is sent as where a provider refuses empty text (Anthropic blocks, Gemini parts). */
+export const EMPTY_TEXT = "(empty)";
+
+/** The text, or the placeholder with an `empty-content` warning; the same bytes every time, so the prefix holds. */
+export const nonEmpty = (env: RenderEnv, entryId: EntryId, text: string): string => {
+  if (text !== "") return text;
+  env.warnings.push({ code: "empty-content", entryId, message: `entry ${entryId} has no content; sent as ${JSON.stringify(EMPTY_TEXT)}` });
+  return EMPTY_TEXT;
+};
+
 /** Request params from the render context, refusing keys the renderer writes itself. */
 export const requestParams = (ctx: NormalizedContext, reserved: readonly string[]): JsonObject => {
   const params = ctx.options.params ?? {};

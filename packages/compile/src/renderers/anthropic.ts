@@ -1,7 +1,7 @@
 import type { Entry, EntryId, JsonObject, JsonValue } from "@ctxsync/core";
 import { hasStrings, takeBlobs } from "../hidden.js";
 import { layoutObject, writeLayout, type HeadPart, type JsonLayout, type ListGroup } from "../json-layout.js";
-import { argumentsObject, configText, renderRuns, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
+import { argumentsObject, configText, nonEmpty, renderRuns, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
 
 export const RENDERER_VERSION = "anthropic/1";
 
@@ -41,10 +41,8 @@ const KINDS = { [THINKING_KIND]: hasStrings("thinking", "signature"), [REDACTED_
 /** Used when a request sets no max_tokens (the API requires one). */
 export const DEFAULT_MAX_TOKENS = 4096;
 
-const EMPTY_TEXT = "(empty)";
-
 const entryBlocks = (env: RenderEnv, e: Entry, names: Map<EntryId, string>): { parts: AnthropicBlock[]; hidden: number } => {
-  const blobs = takeBlobs(env.blobs, e.id, KINDS);
+  const blobs = takeBlobs(env.blobs, e, KINDS);
   switch (e.kind) {
     case "user":
       return { parts: [{ type: "text", text: nonEmpty(env, e.id, e.content.text) }], hidden: 0 };
@@ -77,13 +75,6 @@ const entryBlocks = (env: RenderEnv, e: Entry, names: Map<EntryId, string>): { p
       return { parts: blocks, hidden: thinking };
     }
   }
-};
-
-// The API refuses empty text blocks; a placeholder keeps the turn (and is rendered the same every time).
-const nonEmpty = (env: RenderEnv, entryId: EntryId, text: string): string => {
-  if (text !== "") return text;
-  env.warnings.push({ code: "empty-content", entryId, message: `entry ${entryId} has no content; sent as ${JSON.stringify(EMPTY_TEXT)}` });
-  return EMPTY_TEXT;
 };
 
 const withCache = <T extends object>(block: T, cc: CacheControl): T => ({ ...block, cache_control: cc });

@@ -1,7 +1,7 @@
 import type { Entry, EntryId, JsonObject, JsonValue } from "@ctxsync/core";
 import { takeBlobs, type DataCheck } from "../hidden.js";
 import type { HeadPart, ListGroup } from "../json-layout.js";
-import { argumentsObject, configText, renderRuns, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
+import { argumentsObject, configText, nonEmpty, renderRuns, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
 import { renderLayout } from "./openai-chat.js";
 
 export const RENDERER_VERSION = "gemini/1";
@@ -37,10 +37,10 @@ const checkSignature: DataCheck = (d) => {
 };
 
 const entryParts = (env: RenderEnv, e: Entry, names: Map<EntryId, string>): { parts: GeminiPart[]; hidden: number } => {
-  const blobs = takeBlobs(env.blobs, e.id, { [THOUGHT_SIGNATURE_KIND]: checkSignature });
+  const blobs = takeBlobs(env.blobs, e, { [THOUGHT_SIGNATURE_KIND]: checkSignature });
   switch (e.kind) {
     case "user":
-      return { parts: [{ text: e.content.text }], hidden: 0 };
+      return { parts: [{ text: nonEmpty(env, e.id, e.content.text) }], hidden: 0 };
     case "config":
       return { parts: [{ text: configText(e.content) }], hidden: 0 };
     case "summary":
@@ -60,7 +60,7 @@ const entryParts = (env: RenderEnv, e: Entry, names: Map<EntryId, string>): { pa
       const parts: GeminiPart[] = [];
       if (e.content.text !== "") parts.push({ text: e.content.text });
       for (const tc of e.content.toolCalls ?? []) parts.push({ functionCall: { id: tc.id, name: tc.name, args: argumentsObject(tc, e.id, env.warnings) } });
-      if (parts.length === 0) parts.push({ text: "" });
+      if (parts.length === 0) parts.push({ text: nonEmpty(env, e.id, "") });
       let signatures = 0;
       // A signature goes back on the exact part it came with (Gemini 3 rejects a function call without it).
       for (const b of blobs) {

@@ -54,7 +54,7 @@ export const chatGroups = (env: RenderEnv, reasoning: ChatReasoning, omitWhy: st
     groups.push({ draft: { kind: "system", role: "system" }, items: [{ role: "system", content: env.ctx.system }] });
   for (const e of env.entries) {
     // Chat Completions has no field for any provider blob: each one is reported and left out.
-    takeBlobs(env.blobs, e.id, {});
+    takeBlobs(env.blobs, e, {});
     groups.push(chatGroup(env, e, reasoning, omitWhy));
   }
   return groups;

@@ -81,7 +81,7 @@ const lastResponse = (env: RenderEnv): { index: number; id: string } | undefined
   for (let i = env.entries.length - 1; i >= 0; i--) {
     const e = env.entries[i]!;
     if (e.kind !== "assistant") continue;
-    const r = takeBlobs(quiet, e.id, KINDS).find((b) => b.kind === RESPONSE_KIND);
+    const r = takeBlobs(quiet, e, KINDS).find((b) => b.kind === RESPONSE_KIND);
     if (r) return { index: i, id: (r.data as JsonObject).id as string };
   }
   return undefined;
@@ -119,7 +119,7 @@ export const openaiResponses: Renderer<OpenAIResponsesRequest> = {
     if (tools.length > 0) head.push({ kind: "tools", key: "tools", value: tools as unknown as JsonValue });
     // `instructions` are not carried over by previous_response_id: always sent.
     if (env.ctx.system !== undefined) head.push({ kind: "system", key: "instructions", value: env.ctx.system });
-    const list = env.entries.slice(from).map((e) => entryItems(env, e, takeBlobs(env.blobs, e.id, KINDS)));
+    const list = env.entries.slice(from).map((e) => entryItems(env, e, takeBlobs(env.blobs, e, KINDS)));
     const out = renderLayout<OpenAIResponsesRequest>({ params, head, listKey: "input", list });
     return chained ? { ...out, server: { previousResponseId: chained.id, upTo: env.entries[chained.index]!.id } } : out;
   },

@@ -46,7 +46,7 @@ export const writeChatml = (env: RenderEnv, w: StreamWriter, mode: ChatmlMode): 
       break;
     }
   entries.forEach((e, i) => {
-    takeBlobs(env.blobs, e.id, {}); // self-hosted engines take no provider blobs: reported and left out
+    takeBlobs(env.blobs, e, {}); // self-hosted engines take no provider blobs: reported and left out
     const seg = (role: string, text: string, reasoning?: boolean) =>
       w.segment({ kind: "entry", entryIds: [e.id], role, ...(reasoning !== undefined ? { reasoning, headLength: generationPrompt.length } : {}) }, text);
     switch (e.kind) {

@@ -31,7 +31,7 @@ export const llama3: Renderer<CompletionRequest> = {
         } else w.segment({ kind: "system", role: "system" }, `${sys}<|eot_id|>`);
       }
       for (const e of env.entries) {
-        takeBlobs(env.blobs, e.id, {});
+        takeBlobs(env.blobs, e, {});
         const seg = (role: string, text: string, reasoning?: boolean) =>
           w.segment(
             { kind: "entry", entryIds: [e.id], role, ...(reasoning !== undefined ? { reasoning, headLength: header("assistant").length } : {}) },
