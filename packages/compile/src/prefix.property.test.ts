@@ -57,6 +57,11 @@ describe.each(Object.entries(CONFIGS))("prefix property: %s", (name, cfg) => {
           }
           const ex = explain(prev.r.manifest, r.manifest);
           expect(ex.reason, `${t.name} turn ${k}: ${ex.message}`).toBe("extends");
+          if (name === "anthropic") {
+            // The previous request wrote its cache at its newest breakpoint; this one reads it back there.
+            expect(r.manifest.breakpoints, `${t.name} turn ${k}`).toContain(s);
+            expect(r.manifest.breakpoints.length).toBeLessThanOrEqual(4);
+          }
           expect(ex.lostTokens).toBe(0);
           pairs++;
         }
@@ -67,6 +72,7 @@ describe.each(Object.entries(CONFIGS))("prefix property: %s", (name, cfg) => {
         // The body is exactly the request, and foreign blobs never reach it.
         expect(canonicalJson(JSON.parse(last.body))).toBe(canonicalJson(last.request));
         expect(last.body.includes(FOREIGN_MARKER)).toBe(false);
+        if (name === "anthropic") expect((last.body.match(/"cache_control"/g) ?? []).length).toBeLessThanOrEqual(4);
         expect(last.warnings.some((w) => w.code === "hidden-dropped" && w.reason === "other-provider")).toBe(true);
         // Blobs of the request's own provider go back byte-exact (their exact canonical JSON is in the body).
         for (const at of t.assistantAt.slice(0, -1)) {
