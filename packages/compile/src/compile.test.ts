@@ -37,6 +37,7 @@ describe("bad input gets a clear CompileError", () => {
     ["unknown option", { provider: "qwen3", model: "q", options: { preserve: true } }, /unknown option "preserve"/],
     ["bad option value", { provider: "qwen3", model: "q", options: { reasoning: "sometimes" } }, /keep or stock/],
     ["params clash", { provider: "openai-chat", model: "m", options: { params: { messages: [] } } }, /may not set "messages"/],
+    ["a param with no JSON form", { provider: "anthropic", model: "m", options: { params: { temperature: Number.NaN } } }, /non-finite number NaN/],
   ])("%s", (_, bad, msg) => {
     const e = compileError(() => compile(transcript, bad as unknown as RenderContext));
     expect(e.code).toBe("invalid-context");
