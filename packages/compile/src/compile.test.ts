@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import { asDeviceId, asEntryId, openHidden, openLog, type Entry, type EntryId, type HiddenBlob } from "@ctxsync/core";
+import { asDeviceId, asEntryId, checkpointKey, openHidden, openLog, type Entry, type EntryId, type HiddenBlob } from "@ctxsync/core";
+import { checkpointIdentity } from "./checkpoint.js";
 import { compile } from "./compile.js";
 import { renderContextHash, type RenderContext, type RendererId } from "./context.js";
 import { isCompileError } from "./errors.js";
@@ -228,5 +229,22 @@ describe("manifest", () => {
     const r = compile(transcript, ctx("chatml"));
     const seg = r.manifest.segments.find((s) => s.entryId === "e6")!;
     expect(Buffer.from(r.prefix).subarray(seg.start, seg.end).toString()).toBe("<|im_start|>user\nYes, book it — thanks! ✈️<|im_end|>\n");
+  });
+});
+
+describe("checkpoint identity", () => {
+  it("keys the prefix a request leaves cached like core's checkpointKey; forks sharing the prefix share it", () => {
+    const log = openLog(new Y.Doc(), { device: asDeviceId("d1") });
+    log.append("main", { kind: "user", content: { text: "hi" } });
+    const a = log.append("main", { kind: "assistant", content: { text: "hello" } });
+    const u = log.append("main", { kind: "user", content: { text: "more" } });
+    const fork = log.fork(u.id, "alt");
+    const m1 = compile(log.transcript("main"), ctx("anthropic")).manifest;
+    const m2 = compile(log.transcript(fork), ctx("anthropic")).manifest;
+    const id1 = checkpointIdentity(m1, log.prefixHash(m1.lastEntryId!))!;
+    expect(id1).toMatchObject({ provider: "anthropic", entry: u.id, rendererVersion: "anthropic/1", tokens: m1.totals.stableTokens });
+    expect(checkpointKey(id1)).toBe(checkpointKey(checkpointIdentity(m2, log.prefixHash(m2.lastEntryId!))!));
+    expect(checkpointKey(id1)).not.toBe(checkpointKey(checkpointIdentity(compile(log.transcript("main"), ctx("anthropic", { system: "x" })).manifest, log.prefixHash(u.id))!));
+    expect(checkpointIdentity(compile([], ctx("qwen3")).manifest, log.prefixHash(a.id))).toBeUndefined();
   });
 });

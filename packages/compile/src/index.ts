@@ -5,6 +5,8 @@ export type { CompileError, CompileErrorCode } from "./errors.js";
 export type { CompileWarning, CompileWarningCode, HiddenDropReason } from "./warnings.js";
 export { compile, RENDERER_TABLE } from "./compile.js";
 export type { CompileOptions, CompileResult, RequestByRenderer } from "./compile.js";
+export { checkpointIdentity } from "./checkpoint.js";
+export type { CheckpointIdentity } from "./checkpoint.js";
 export { explain } from "./explain.js";
 export type { BreakReason, Explanation } from "./explain.js";
 export { lintStatic } from "./lint.js";
