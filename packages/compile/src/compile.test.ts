@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import { asDeviceId, asEntryId, checkpointKey, openHidden, openLog, type Entry, type EntryId, type HiddenBlob } from "@ctxsync/core";
+import { asDeviceId, asEntryId, canonicalJson, checkpointKey, openHidden, openLog, type Entry, type EntryId, type HiddenBlob } from "@ctxsync/core";
 import { checkpointIdentity } from "./checkpoint.js";
+import { geminiCachePlan } from "./gemini-cache.js";
 import { compile } from "./compile.js";
 import { renderContextHash, type RenderContext, type RendererId } from "./context.js";
 import { isCompileError } from "./errors.js";
@@ -186,6 +187,20 @@ describe("gemini cachedContent", () => {
     expect(r.request.contents[0]!.parts[0]).toEqual({ text: '<config>{"sandbox":"read-only"}</config>' });
     expect(r.manifest.server).toEqual({ cachedContent: "cachedContents/abc", upTo: "e4" });
   });
+  it("geminiCachePlan creates exactly the prefix a later request leaves out", () => {
+    const upToE4 = transcript.slice(0, 4); // e1..e4: ends with an assistant turn, a boundary no message spans
+    const plan = geminiCachePlan(upToE4, ctx("gemini"), { ttl: "3600s" });
+    expect(plan.request.config.ttl).toBe("3600s");
+    const cached = compile(transcript, ctx("gemini"), { cacheHandle: plan.handle("cachedContents/xyz") });
+    const full = compile(transcript, ctx("gemini"));
+    expect(cached.warnings.filter((w) => w.code === "cache-handle-unusable")).toEqual([]);
+    // Cache contents + the request's contents = the full request's contents; system and tools come from the cache.
+    expect(canonicalJson([...plan.request.config.contents, ...cached.request.contents])).toBe(canonicalJson(full.request.contents));
+    expect(plan.request.config.systemInstruction).toEqual(full.request.config?.systemInstruction);
+    expect(plan.request.config.tools).toEqual(full.request.config?.tools);
+    expect(cached.manifest.server).toEqual({ cachedContent: "cachedContents/xyz", upTo: "e4" });
+  });
+
   it.each([
     ["render-context-changed", { name: "cachedContents/a", upTo: asEntryId("e4"), renderContextHash: "0".repeat(64) }],
     ["not-in-transcript", { name: "cachedContents/a", upTo: asEntryId("e99") }],

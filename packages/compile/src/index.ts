@@ -8,6 +8,8 @@ export type { CompileOptions, CompileResult, RequestByRenderer } from "./compile
 export { checkpointIdentity } from "./checkpoint.js";
 export type { CheckpointIdentity } from "./checkpoint.js";
 export { explain } from "./explain.js";
+export { geminiCachePlan } from "./gemini-cache.js";
+export type { GeminiCacheCreateRequest, GeminiCachePlan } from "./gemini-cache.js";
 export type { BreakReason, Explanation } from "./explain.js";
 export { lintStatic } from "./lint.js";
 export type { Manifest, ManifestSegment, ServerState, Tokenizer } from "./manifest.js";

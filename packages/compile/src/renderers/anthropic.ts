@@ -80,7 +80,7 @@ const entryBlocks = (env: RenderEnv, e: Entry, names: Map<EntryId, string>): { p
 const withCache = <T extends object>(block: T, cc: CacheControl): T => ({ ...block, cache_control: cc });
 
 /**
- * Tools → system → messages, consecutive same-side entries merged into one message. Up to three
+ * Tools → system → messages, consecutive user-side entries merged into one message. Up to three
  * `cache_control` breakpoints, each where the prefix is stable: the end of the static part (last
  * system block, else last tool), the end of the previous turn (the message before the newest
  * assistant message: where the previous request ended, so its cache write is read back exactly),
@@ -121,12 +121,11 @@ export const anthropic: Renderer<AnthropicRequest> = {
 
     const layoutOf = (withMarks: boolean): JsonLayout => {
       const head: HeadPart[] = [];
-      const markStatic = withMarks;
       if (tools.length > 0) {
-        const ts = markStatic && !system ? tools.map((t, i) => (i === tools.length - 1 ? withCache(t, cc) : t)) : tools;
+        const ts = withMarks && !system ? tools.map((t, i) => (i === tools.length - 1 ? withCache(t, cc) : t)) : tools;
         head.push({ kind: "tools", key: "tools", value: ts as unknown as JsonValue });
       }
-      if (system) head.push({ kind: "system", key: "system", value: (markStatic ? [withCache(system[0]!, cc)] : system) as unknown as JsonValue });
+      if (system) head.push({ kind: "system", key: "system", value: (withMarks ? [withCache(system[0]!, cc)] : system) as unknown as JsonValue });
       const list: ListGroup[] = messages.map((m, i) => {
         const msg = withMarks && marked.has(i) ? markLast(m.msg, cc) : m.msg;
         return { draft: m.draft, items: [msg as unknown as JsonValue] };
