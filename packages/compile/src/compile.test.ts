@@ -76,6 +76,11 @@ describe("render context", () => {
     expect(renderContextHash(ctx("openai-chat"))).not.toBe(renderContextHash(ctx("openai-chat", { system: "other" })));
   });
 
+  it("an empty system prompt is left out where a provider refuses empty text", () => {
+    expect(compile(transcript, ctx("anthropic", { system: "" })).request.system).toBeUndefined();
+    expect(compile(transcript, ctx("gemini", { system: "" })).request.config?.systemInstruction).toBeUndefined();
+  });
+
   it("the render-context hash is recorded in the manifest", () => {
     const r = compile(transcript, ctx("gemini"));
     expect(r.manifest.renderContextHash).toBe(renderContextHash(ctx("gemini")));

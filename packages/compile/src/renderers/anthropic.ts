@@ -108,7 +108,8 @@ export const anthropic: Renderer<AnthropicRequest> = {
       ...(t.description !== undefined ? { description: t.description } : {}),
       input_schema: { type: "object", ...(t.parameters ?? {}) },
     }));
-    const system = env.ctx.system !== undefined ? [{ type: "text" as const, text: env.ctx.system }] : undefined;
+    // An empty system prompt is no system prompt (the API refuses empty text blocks).
+    const system = env.ctx.system ? [{ type: "text" as const, text: env.ctx.system }] : undefined;
 
     const cc: CacheControl = env.ctx.options.cacheTtl === "1h" ? { type: "ephemeral", ttl: "1h" } : { type: "ephemeral" };
     const marked = new Set<number>(); // message indexes whose last markable block gets a breakpoint

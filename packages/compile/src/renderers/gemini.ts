@@ -113,7 +113,8 @@ export const gemini: Renderer<GeminiRequest> = {
         }));
         head.push({ kind: "tools", key: "tools", value: [{ functionDeclarations: decls }] as unknown as JsonValue });
       }
-      if (env.ctx.system !== undefined) head.push({ kind: "system", key: "systemInstruction", value: { parts: [{ text: env.ctx.system }] } });
+      // An empty system prompt is no system prompt (Gemini refuses empty text parts).
+      if (env.ctx.system) head.push({ kind: "system", key: "systemInstruction", value: { parts: [{ text: env.ctx.system }] } });
     }
     const list: ListGroup[] = renderRuns(env.entries.slice(cache?.from ?? 0), (e) => entryParts(env, e, names)).map((run) => {
       const role = run.assistant ? "model" : "user";
