@@ -95,6 +95,7 @@ export const FLIGHT_BLOBS: ReadonlyMap<string, HiddenBlob[]> = new Map([
 /** One context per renderer (and mode) for the golden files. */
 export const GOLDEN_CONTEXTS: Record<string, RenderContext> = {
   "openai-chat": { provider: "openai-chat", model: "gpt-5.4", system: SYSTEM, tools: TOOLS, options: { params: { temperature: 0 } } },
+  "openai-chat.breakpoints": { provider: "openai-chat", model: "gpt-5.6", system: SYSTEM, tools: TOOLS, options: { explicitBreakpoints: true, params: { prompt_cache_options: { mode: "implicit", ttl: "30m" } } } },
   "openai-responses": { provider: "openai-responses", model: "gpt-5.4", system: SYSTEM, tools: TOOLS, options: { params: { reasoning: { effort: "low" } } } },
   "openai-responses.previous": { provider: "openai-responses", model: "gpt-5.4", system: SYSTEM, tools: TOOLS, options: { responsesMode: "previous_response_id" } },
   anthropic: { provider: "anthropic", model: "claude-sonnet-4-5-20250929", system: SYSTEM, tools: TOOLS, options: { params: { max_tokens: 1024 } } },

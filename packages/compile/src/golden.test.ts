@@ -38,6 +38,7 @@ const compileGolden = (transcript: TranscriptName, name: string) => {
 // SDK type names per golden: the generated .typecheck.ts asserts each request `satisfies` it.
 const SDK_TYPE: Record<string, string | undefined> = {
   "openai-chat": "OpenAI.Chat.ChatCompletionCreateParamsNonStreaming",
+  "openai-chat.breakpoints": "OpenAI.Chat.ChatCompletionCreateParamsNonStreaming",
   "openai-responses": "OpenAI.Responses.ResponseCreateParamsNonStreaming",
   "openai-responses.previous": "OpenAI.Responses.ResponseCreateParamsNonStreaming",
   anthropic: "Anthropic.MessageCreateParamsNonStreaming",

@@ -115,6 +115,170 @@ export const flightOpenaiChat = {
   ]
 } satisfies OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
 
+export const flightOpenaiChatBreakpoints = {
+  "prompt_cache_options": {
+    "mode": "implicit",
+    "ttl": "30m"
+  },
+  "prompt_cache_key": "ctxsync-97a86e5876abc84076a77e8f3d8a89e3",
+  "model": "gpt-5.6",
+  "tools": [
+    {
+      "type": "function",
+      "function": {
+        "name": "book",
+        "description": "Book a flight.",
+        "parameters": {
+          "type": "object",
+          "properties": {
+            "flight": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "flight"
+          ]
+        }
+      }
+    },
+    {
+      "type": "function",
+      "function": {
+        "name": "search_flights",
+        "description": "Find flights between two airports on a date.",
+        "parameters": {
+          "type": "object",
+          "properties": {
+            "from": {
+              "type": "string"
+            },
+            "to": {
+              "type": "string"
+            },
+            "date": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "from",
+            "to",
+            "date"
+          ]
+        }
+      }
+    }
+  ],
+  "messages": [
+    {
+      "role": "system",
+      "content": [
+        {
+          "type": "text",
+          "text": "You are a travel agent. Be brief.",
+          "prompt_cache_breakpoint": {
+            "mode": "explicit"
+          }
+        }
+      ]
+    },
+    {
+      "role": "user",
+      "content": [
+        {
+          "type": "text",
+          "text": "Find me a flight from SFO to JFK on 2024-06-01."
+        }
+      ]
+    },
+    {
+      "role": "assistant",
+      "content": null,
+      "tool_calls": [
+        {
+          "id": "call_1",
+          "type": "function",
+          "function": {
+            "name": "search_flights",
+            "arguments": "{\"date\":\"2024-06-01\",\"from\":\"SFO\",\"to\":\"JFK\"}"
+          }
+        }
+      ]
+    },
+    {
+      "role": "tool",
+      "tool_call_id": "call_1",
+      "content": [
+        {
+          "type": "text",
+          "text": "[{\"flight\":\"UA12\",\"price\":320}]"
+        }
+      ]
+    },
+    {
+      "role": "assistant",
+      "content": [
+        {
+          "type": "text",
+          "text": "UA12 at $320. Shall I book it?"
+        }
+      ]
+    },
+    {
+      "role": "system",
+      "content": [
+        {
+          "type": "text",
+          "text": "<config>{\"sandbox\":\"read-only\"}</config>"
+        }
+      ]
+    },
+    {
+      "role": "user",
+      "content": [
+        {
+          "type": "text",
+          "text": "Yes, book it — thanks! ✈️",
+          "prompt_cache_breakpoint": {
+            "mode": "explicit"
+          }
+        }
+      ]
+    },
+    {
+      "role": "assistant",
+      "content": [
+        {
+          "type": "text",
+          "text": "Booking."
+        }
+      ],
+      "tool_calls": [
+        {
+          "id": "call_2",
+          "type": "function",
+          "function": {
+            "name": "book",
+            "arguments": "{\"flight\": \"UA12\","
+          }
+        }
+      ]
+    },
+    {
+      "role": "tool",
+      "tool_call_id": "call_2",
+      "content": [
+        {
+          "type": "text",
+          "text": "error: malformed arguments",
+          "prompt_cache_breakpoint": {
+            "mode": "explicit"
+          }
+        }
+      ]
+    }
+  ]
+} satisfies OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
+
 export const flightOpenaiResponses = {
   "reasoning": {
     "effort": "low"
@@ -748,6 +912,160 @@ export const parallelOpenaiChat = {
     {
       "role": "user",
       "content": ""
+    }
+  ]
+} satisfies OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
+
+export const parallelOpenaiChatBreakpoints = {
+  "prompt_cache_options": {
+    "mode": "implicit",
+    "ttl": "30m"
+  },
+  "prompt_cache_key": "ctxsync-97a86e5876abc84076a77e8f3d8a89e3",
+  "model": "gpt-5.6",
+  "tools": [
+    {
+      "type": "function",
+      "function": {
+        "name": "book",
+        "description": "Book a flight.",
+        "parameters": {
+          "type": "object",
+          "properties": {
+            "flight": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "flight"
+          ]
+        }
+      }
+    },
+    {
+      "type": "function",
+      "function": {
+        "name": "search_flights",
+        "description": "Find flights between two airports on a date.",
+        "parameters": {
+          "type": "object",
+          "properties": {
+            "from": {
+              "type": "string"
+            },
+            "to": {
+              "type": "string"
+            },
+            "date": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "from",
+            "to",
+            "date"
+          ]
+        }
+      }
+    }
+  ],
+  "messages": [
+    {
+      "role": "system",
+      "content": [
+        {
+          "type": "text",
+          "text": "You are a travel agent. Be brief.",
+          "prompt_cache_breakpoint": {
+            "mode": "explicit"
+          }
+        }
+      ]
+    },
+    {
+      "role": "user",
+      "content": [
+        {
+          "type": "text",
+          "text": "<summary>\nEarlier: the user asked to compare two config files.\n</summary>"
+        }
+      ]
+    },
+    {
+      "role": "user",
+      "content": [
+        {
+          "type": "text",
+          "text": "Read both files.",
+          "prompt_cache_breakpoint": {
+            "mode": "explicit"
+          }
+        }
+      ]
+    },
+    {
+      "role": "assistant",
+      "content": null,
+      "tool_calls": [
+        {
+          "id": "toolu_a",
+          "type": "function",
+          "function": {
+            "name": "read_file",
+            "arguments": "{\"path\":\"a.toml\"}"
+          }
+        },
+        {
+          "id": "toolu_b",
+          "type": "function",
+          "function": {
+            "name": "read_file",
+            "arguments": "{\"path\":\"b.toml\"}"
+          }
+        }
+      ]
+    },
+    {
+      "role": "tool",
+      "tool_call_id": "toolu_a",
+      "content": [
+        {
+          "type": "text",
+          "text": "x = 1\n"
+        }
+      ]
+    },
+    {
+      "role": "tool",
+      "tool_call_id": "toolu_b",
+      "content": [
+        {
+          "type": "text",
+          "text": "x = 2\n"
+        }
+      ]
+    },
+    {
+      "role": "tool",
+      "tool_call_id": "toolu_gone",
+      "content": [
+        {
+          "type": "text",
+          "text": "late output"
+        }
+      ]
+    },
+    {
+      "role": "user",
+      "content": [
+        {
+          "type": "text",
+          "text": "",
+          "prompt_cache_breakpoint": {
+            "mode": "explicit"
+          }
+        }
+      ]
     }
   ]
 } satisfies OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;

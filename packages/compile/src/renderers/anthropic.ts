@@ -1,6 +1,6 @@
 import type { Entry, EntryId, JsonObject, JsonValue } from "@ctxsync/core";
 import { hasStrings, takeBlobs } from "../hidden.js";
-import { layoutObject, writeLayout, type HeadPart, type JsonLayout, type ListGroup } from "../json-layout.js";
+import { breakpointMessages, renderMarked, type HeadPart, type JsonLayout, type ListGroup } from "../json-layout.js";
 import { argumentsObject, configText, nonEmpty, renderRuns, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
 
 export const RENDERER_VERSION = "anthropic/1";
@@ -112,14 +112,7 @@ export const anthropic: Renderer<AnthropicRequest> = {
     const system = env.ctx.system ? [{ type: "text" as const, text: env.ctx.system }] : undefined;
 
     const cc: CacheControl = env.ctx.options.cacheTtl === "1h" ? { type: "ephemeral", ttl: "1h" } : { type: "ephemeral" };
-    const marked = new Set<number>(); // message indexes whose last markable block gets a breakpoint
-    let lastAssistant = -1;
-    messages.forEach((m, i) => {
-      if (m.msg.role === "assistant") lastAssistant = i;
-    });
-    if (lastAssistant > 0) marked.add(lastAssistant - 1);
-    if (messages.length > 0) marked.add(messages.length - 1);
-
+    const marked = breakpointMessages(messages.map((m) => m.msg.role === "assistant"));
     const layoutOf = (withMarks: boolean): JsonLayout => {
       const head: HeadPart[] = [];
       if (tools.length > 0) {
@@ -133,30 +126,7 @@ export const anthropic: Renderer<AnthropicRequest> = {
       });
       return { params: { max_tokens: DEFAULT_MAX_TOKENS, ...params, model: env.ctx.model }, head, listKey: "messages", list };
     };
-
-    // The manifest indexes the request without its cache_control markers: the markers move forward
-    // every turn, the content they mark does not (docs/compile.md).
-    const plain = writeLayout(layoutOf(false));
-    const markedLayout = layoutOf(true);
-    const body = writeLayout(markedLayout).writer.text();
-    const segs = plain.writer.segments;
-    const breakpoints: number[] = [];
-    const staticSeg = [...segs].reverse().find((s) => s.kind === "system" || s.kind === "tools");
-    if (staticSeg) breakpoints.push(staticSeg.end);
-    const entrySegs = segs.filter((s) => s.kind === "entry");
-    for (const i of [...marked].sort((a, b) => a - b)) {
-      const s = entrySegs[i];
-      if (s) breakpoints.push(s.end);
-    }
-    return {
-      request: layoutObject(markedLayout) as unknown as AnthropicRequest,
-      body,
-      prefix: plain.writer.text(),
-      segments: segs,
-      bytes: plain.writer.bytes(),
-      stableEnd: plain.stableEnd,
-      breakpoints,
-    };
+    return renderMarked<AnthropicRequest>(layoutOf, true, marked);
   },
 };
 

@@ -1,8 +1,7 @@
 import type { Entry, EntryId, JsonObject, JsonValue } from "@ctxsync/core";
 import { takeBlobs, type DataCheck } from "../hidden.js";
-import type { HeadPart, ListGroup } from "../json-layout.js";
+import { renderLayout, type HeadPart, type ListGroup } from "../json-layout.js";
 import { argumentsObject, configText, nonEmpty, renderRuns, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
-import { renderLayout } from "./openai-chat.js";
 
 export const RENDERER_VERSION = "gemini/1";
 

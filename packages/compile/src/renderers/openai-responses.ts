@@ -1,9 +1,9 @@
 import { toolCallArgumentsText, type Entry, type HiddenBlob, type JsonObject, type JsonValue } from "@ctxsync/core";
 import { hasStrings, takeBlobs, type BlobEnv } from "../hidden.js";
-import type { HeadPart, ListGroup } from "../json-layout.js";
+import { renderLayout, type HeadPart, type ListGroup } from "../json-layout.js";
 import { configText, requestParams, summaryText, type RenderEnv, type Renderer } from "../render.js";
 import { createWarningSink } from "../warnings.js";
-import { promptCacheKey, renderLayout } from "./openai-chat.js";
+import { promptCacheKey } from "./openai-chat.js";
 
 export const RENDERER_VERSION = "openai-responses/1";
 
