@@ -1,4 +1,4 @@
-import { canonicalJson, isJsonObject, type ConfigContent, type Entry, type EntryId, type JsonObject, type SummaryContent, type ToolCall } from "@ctxsync/core";
+import { canonicalJson, isJsonObject, type ConfigContent, type Entry, type EntryId, type JsonObject, type SummaryContent, type ToolCall, type ToolResultEntry } from "@ctxsync/core";
 import type { NormalizedContext, RendererId } from "./context.js";
 import { compileError } from "./errors.js";
 import type { BlobEnv } from "./hidden.js";
@@ -69,6 +69,16 @@ export const toolNames = (entries: readonly Entry[]): Map<EntryId, string> => {
     }
   }
   return out;
+};
+
+/**
+ * A tool result no earlier call in the transcript asked for: the APIs refuse it as a tool result
+ * (it must answer a call), so it goes as user text, with an `orphan-tool-result` warning.
+ */
+export const orphanResultText = (env: RenderEnv, e: ToolResultEntry): string => {
+  const { callId, text } = e.content;
+  env.warnings.push({ code: "orphan-tool-result", entryId: e.id, callId, message: `tool result ${callId} answers no earlier tool call in this transcript; sent as text` });
+  return `[tool result ${callId}]\n${text}`;
 };
 
 /** A tool call's arguments as an object (Anthropic, Gemini); anything else is warned about and sent as {}. */

@@ -905,9 +905,8 @@ export const parallelOpenaiChat = {
       "content": "x = 2\n"
     },
     {
-      "role": "tool",
-      "tool_call_id": "toolu_gone",
-      "content": "late output"
+      "role": "user",
+      "content": "[tool result toolu_gone]\nlate output"
     },
     {
       "role": "user",
@@ -1046,12 +1045,11 @@ export const parallelOpenaiChatBreakpoints = {
       ]
     },
     {
-      "role": "tool",
-      "tool_call_id": "toolu_gone",
+      "role": "user",
       "content": [
         {
           "type": "text",
-          "text": "late output"
+          "text": "[tool result toolu_gone]\nlate output"
         }
       ]
     },
@@ -1159,9 +1157,9 @@ export const parallelOpenaiResponses = {
       "output": "x = 2\n"
     },
     {
-      "type": "function_call_output",
-      "call_id": "toolu_gone",
-      "output": "late output"
+      "type": "message",
+      "role": "user",
+      "content": "[tool result toolu_gone]\nlate output"
     },
     {
       "type": "message",
@@ -1257,9 +1255,9 @@ export const parallelOpenaiResponsesPrevious = {
       "output": "x = 2\n"
     },
     {
-      "type": "function_call_output",
-      "call_id": "toolu_gone",
-      "output": "late output"
+      "type": "message",
+      "role": "user",
+      "content": "[tool result toolu_gone]\nlate output"
     },
     {
       "type": "message",

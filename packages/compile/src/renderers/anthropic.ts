@@ -1,7 +1,7 @@
 import type { Entry, EntryId, JsonObject, JsonValue } from "@ctxsync/core";
 import { hasStrings, takeBlobs } from "../hidden.js";
 import { breakpointMessages, renderMarked, type HeadPart, type JsonLayout, type ListGroup } from "../json-layout.js";
-import { argumentsObject, configText, nonEmpty, renderRuns, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
+import { argumentsObject, configText, nonEmpty, orphanResultText, renderRuns, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
 
 export const RENDERER_VERSION = "anthropic/1";
 
@@ -48,10 +48,7 @@ const entryBlocks = (env: RenderEnv, e: Entry, names: Map<EntryId, string>): { p
       return { parts: [{ type: "text", text: nonEmpty(env, e.id, e.content.text) }], hidden: 0 };
     case "tool_result": {
       const { callId, text, isError } = e.content;
-      if (!names.has(e.id)) {
-        env.warnings.push({ code: "orphan-tool-result", entryId: e.id, callId, message: `tool result ${callId} answers no tool call in this transcript; sent as text` });
-        return { parts: [{ type: "text", text: `[tool result ${callId}]\n${text}` }], hidden: 0 };
-      }
+      if (!names.has(e.id)) return { parts: [{ type: "text", text: orphanResultText(env, e) }], hidden: 0 };
       return { parts: [{ type: "tool_result", tool_use_id: callId, content: text, ...(isError ? { is_error: true } : {}) }], hidden: 0 };
     }
     case "config":

@@ -1,7 +1,7 @@
 import type { Entry, EntryId, JsonObject, JsonValue } from "@ctxsync/core";
 import { takeBlobs, type DataCheck } from "../hidden.js";
 import { renderLayout, type HeadPart, type ListGroup } from "../json-layout.js";
-import { argumentsObject, configText, nonEmpty, renderRuns, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
+import { argumentsObject, configText, nonEmpty, orphanResultText, renderRuns, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
 
 export const RENDERER_VERSION = "gemini/1";
 
@@ -47,10 +47,7 @@ const entryParts = (env: RenderEnv, e: Entry, names: Map<EntryId, string>): { pa
     case "tool_result": {
       const { callId, text, isError } = e.content;
       const name = names.get(e.id);
-      if (name === undefined) {
-        env.warnings.push({ code: "orphan-tool-result", entryId: e.id, callId, message: `tool result ${callId} answers no tool call in this transcript; sent as text` });
-        return { parts: [{ text: `[tool result ${callId}]\n${text}` }], hidden: 0 };
-      }
+      if (name === undefined) return { parts: [{ text: orphanResultText(env, e) }], hidden: 0 };
       return { parts: [{ functionResponse: { id: callId, name, response: isError ? { error: text } : { output: text } } }], hidden: 0 };
     }
     case "assistant": {

@@ -1,7 +1,7 @@
-import { sha256Hex, toolCallArgumentsText, type Entry, type JsonObject, type JsonValue } from "@ctxsync/core";
+import { sha256Hex, toolCallArgumentsText, type Entry, type EntryId, type JsonObject, type JsonValue } from "@ctxsync/core";
 import { takeBlobs } from "../hidden.js";
 import { breakpointMessages, renderLayout, renderMarked, type HeadPart, type JsonLayout, type ListGroup } from "../json-layout.js";
-import { configText, requestParams, summaryText, type RenderEnv, type Renderer } from "../render.js";
+import { configText, orphanResultText, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
 
 export const RENDERER_VERSION = "openai-chat/1";
 
@@ -59,18 +59,19 @@ export type ChatContentForm = "string" | "parts";
 /** One message per entry, system first. Shared with the DeepSeek renderer. */
 export const chatGroups = (env: RenderEnv, reasoning: ChatReasoning, omitWhy: string, form: ChatContentForm = "string"): ListGroup[] => {
   const content = (text: string): JsonValue => (form === "parts" ? [{ type: "text", text }] : text);
+  const names = toolNames(env.entries);
   const groups: ListGroup[] = [];
   if (env.ctx.system !== undefined)
     groups.push({ draft: { kind: "system", role: "system" }, items: [{ role: "system", content: content(env.ctx.system) }] });
   for (const e of env.entries) {
     // Chat Completions has no field for any provider blob: each one is reported and left out.
     takeBlobs(env.blobs, e, {});
-    groups.push(chatGroup(env, e, reasoning, omitWhy, content));
+    groups.push(chatGroup(env, e, reasoning, omitWhy, content, names));
   }
   return groups;
 };
 
-const chatGroup = (env: RenderEnv, e: Entry, reasoning: ChatReasoning, omitWhy: string, content: (text: string) => JsonValue): ListGroup => {
+const chatGroup = (env: RenderEnv, e: Entry, reasoning: ChatReasoning, omitWhy: string, content: (text: string) => JsonValue, names: Map<EntryId, string>): ListGroup => {
   const one = (role: string, msg: JsonObject, withReasoning?: boolean): ListGroup => ({
     draft: { kind: "entry", entryIds: [e.id], role, ...(withReasoning !== undefined ? { reasoning: withReasoning } : {}) },
     items: [msg],
@@ -91,6 +92,7 @@ const chatGroup = (env: RenderEnv, e: Entry, reasoning: ChatReasoning, omitWhy: 
       return one("assistant", msg, r !== undefined && reasoning === "reasoning_content");
     }
     case "tool_result":
+      if (!names.has(e.id)) return one("user", { role: "user", content: content(orphanResultText(env, e)) });
       return one("tool", { role: "tool", tool_call_id: e.content.callId, content: content(e.content.text) });
     case "config":
       return one("system", { role: "system", content: content(configText(e.content)) });
