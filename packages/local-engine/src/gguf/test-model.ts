@@ -112,6 +112,8 @@ export async function generateTestModel(options: TestModelOptions): Promise<Test
     ["tokenizer.ggml.unknown_token_id", u32(vocab.unkId)],
     ["tokenizer.ggml.add_bos_token", { type: "bool", value: true }],
     ["tokenizer.ggml.add_eos_token", { type: "bool", value: false }],
+    // No implicit leading "▁": ChatML text after a control token should not gain a space.
+    ["tokenizer.ggml.add_space_prefix", { type: "bool", value: false }],
     ["tokenizer.chat_template", { type: "string", value: CHAT_TEMPLATE }],
   ];
 
