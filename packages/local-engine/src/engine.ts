@@ -132,6 +132,16 @@ export interface Engine {
   close(): Promise<void>;
 }
 
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (!done) {
+      done = true;
+      fn();
+    }
+  };
+}
+
 // node-llama-cpp brands token ids; this package passes plain numbers across its API.
 const asTokens = (tokens: readonly number[]): Token[] => tokens as Token[];
 
@@ -241,7 +251,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
 
   async function* generate(req: GenerateRequest): AsyncGenerator<GenerateEvent, void, void> {
     if (!Number.isInteger(req.maxTokens) || req.maxTokens < 0) throw engineError("bad-request", "max_tokens must be an integer ≥ 0");
-    const release = await mutex.lock();
+    const release = once(await mutex.lock());
     try {
       const start = performance.now();
       const { slot, suffix, cache } = await prepare(req.prompt, req, req.maxTokens, req.maxTokens > 0);
@@ -249,6 +259,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       if (maxNew === 0) {
         if (suffix.length > 0) await slot.seq.evaluateWithoutGeneratingNewTokens(asTokens(suffix));
         const ms = performance.now() - start;
+        release();
         yield { type: "done", finishReason: "length", text: "", completionTokens: 0, cache, timings: { promptMs: ms, predictedMs: 0, ttftMs: ms } };
         return;
       }
@@ -289,6 +300,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       if (text.length > sent) yield { type: "text", text: text.slice(sent) };
       const end = performance.now();
       if (firstAt === 0) firstAt = end;
+      // Unlock before the last event: a consumer may stop iterating once it has the result.
+      release();
       yield {
         type: "done",
         finishReason,
