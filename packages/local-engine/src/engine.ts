@@ -90,6 +90,12 @@ export interface SlotInfo {
   cacheKey: string | null;
   lastUsed: number;
   evictions: number;
+  /**
+   * Tokens this slot has run through llama_decode so far, from node-llama-cpp's token meter
+   * (its input + output counts: tokens whose logits were read count as output). An
+   * independent check that `cachedTokens` really were skipped.
+   */
+  decodedTokens: number;
 }
 
 export interface SaveResult {
@@ -187,7 +193,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     slots.push({ id, seq: context.getSequence(), lastUsed: 0, cacheKey: undefined, evictions: 0 });
   }
   const stateDir = options.stateDir ?? join(os.tmpdir(), "ctxsync-engine-state");
-  const store = createStateStore({ dir: stateDir, modelSha256, modelPath: options.modelPath });
+  const store = createStateStore({ dir: stateDir, modelSha256, modelPath: options.modelPath, slots: slotCount });
   const renderChat = createChatRenderer(model);
   const mutex = createMutex();
   let clock = 0;
@@ -221,7 +227,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     const route = routeRequest(slots.map(view), { prompt, cacheKey: routing.cacheKey, slotId: routing.slotId, minReusePrefix });
     const slot = getSlot(route.slotId);
     const evicted: CacheReport["evicted"] = [];
-    if (route.reason === "lru" && route.commonPrefix === 0) await evict(slot, evicted);
+    if (route.reason === "lru" && route.discarded > 0) {
+      // The slot's conversation is dropped (all but a trivially shared prefix such as BOS,
+      // which the trim below keeps): that is an eviction, and is reported as one.
+      slot.evictions++;
+      slot.cacheKey = undefined;
+      evicted.push({ slotId: slot.id, tokens: route.discarded });
+    }
     const needed = Math.min(contextSize, prompt.length + maxNew);
     for (const id of slotsToEvict(slots.map(view), slot.id, needed, budget)) await evict(getSlot(id), evicted);
     if (routing.cacheKey !== undefined) {
@@ -356,6 +368,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
           cacheKey: s.cacheKey ?? null,
           lastUsed: s.lastUsed,
           evictions: s.evictions,
+          decodedTokens: s.seq.tokenMeter.usedInputTokens + s.seq.tokenMeter.usedOutputTokens,
         };
       }),
     async saveSlot(slotId, opts = {}) {

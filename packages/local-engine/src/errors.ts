@@ -5,6 +5,7 @@
 export type EngineErrorCode =
   | "bad-request" // the request is malformed or asks for something impossible
   | "model-mismatch" // a saved state belongs to another model file
+  | "config-mismatch" // a saved state was made by an engine with another slot count (llama.cpp's KV stream layout)
   | "state-not-found" // no saved state under that name / prefix hash
   | "bad-state-file" // the state file or its sidecar is missing, corrupt or inconsistent
   | "context-overflow" // prompt + output would not fit in a slot
@@ -41,6 +42,7 @@ export function httpStatusFor(code: EngineErrorCode): 400 | 404 | 409 | 413 | 50
     case "slot-not-found":
       return 404;
     case "model-mismatch":
+    case "config-mismatch":
       return 409;
     case "context-overflow":
       return 413;

@@ -23,6 +23,11 @@ export interface StateSidecar {
   prefixHash: string;
   tokenCount: number;
   kvBytes: number;
+  /**
+   * Sequences in the saving context. llama.cpp keeps one KV stream per sequence and
+   * refuses ("n_stream mismatch") a state from a context with another count.
+   */
+  slots: number;
   savedAt: string;
 }
 
@@ -59,14 +64,15 @@ function parseSidecar(raw: string, name: string): StateSidecar {
     typeof v.modelSha256 !== "string" ||
     typeof v.prefixHash !== "string" ||
     typeof v.tokenCount !== "number" ||
-    typeof v.kvBytes !== "number"
+    typeof v.kvBytes !== "number" ||
+    typeof v.slots !== "number"
   ) {
     throw engineError("bad-state-file", `state ${name}: sidecar is not a ${STATE_FORMAT} header`);
   }
   return v as StateSidecar;
 }
 
-export function createStateStore(opts: { dir: string; modelSha256: string; modelPath: string }): StateStore {
+export function createStateStore(opts: { dir: string; modelSha256: string; modelPath: string; slots: number }): StateStore {
   const { dir, modelSha256 } = opts;
   const paths = (name: string) => ({ kv: join(dir, `${name}.kv`), json: join(dir, `${name}.json`) });
 
@@ -110,6 +116,7 @@ export function createStateStore(opts: { dir: string; modelSha256: string; model
         prefixHash,
         tokenCount: tokens.length,
         kvBytes: fileSize,
+        slots: opts.slots,
         savedAt: new Date().toISOString(),
       };
       await writeFile(p.json, JSON.stringify(sidecar, null, 2) + "\n");
@@ -123,6 +130,12 @@ export function createStateStore(opts: { dir: string; modelSha256: string; model
           "model-mismatch",
           `state ${stem} was saved with model ${sidecar.modelFile} (sha256 ${sidecar.modelSha256.slice(0, 16)}…), ` +
             `but this engine runs ${basename(opts.modelPath)} (sha256 ${modelSha256.slice(0, 16)}…); refusing to load it`,
+        );
+      }
+      if (sidecar.slots !== opts.slots) {
+        throw engineError(
+          "config-mismatch",
+          `state ${stem} was saved by an engine with ${sidecar.slots} slots; this one has ${opts.slots}, and llama.cpp only loads a sequence state into a context with the same number of sequences`,
         );
       }
       const p = paths(stem);
