@@ -66,38 +66,21 @@ function byteSink() {
     buf.copy(next, 0, 0, len);
     buf = next;
   };
+  const put = (size: number, write: (b: Buffer, at: number) => unknown) => {
+    ensure(size);
+    write(buf, len);
+    len += size;
+  };
   return {
-    u32(v: number) {
-      ensure(4);
-      buf.writeUInt32LE(v, len);
-      len += 4;
-    },
-    i32(v: number) {
-      ensure(4);
-      buf.writeInt32LE(v, len);
-      len += 4;
-    },
-    u64(v: number) {
-      ensure(8);
-      buf.writeBigUInt64LE(BigInt(v), len);
-      len += 8;
-    },
-    f32(v: number) {
-      ensure(4);
-      buf.writeFloatLE(v, len);
-      len += 4;
-    },
-    u8(v: number) {
-      ensure(1);
-      buf.writeUInt8(v, len);
-      len += 1;
-    },
+    u32: (v: number) => put(4, (b, at) => b.writeUInt32LE(v, at)),
+    i32: (v: number) => put(4, (b, at) => b.writeInt32LE(v, at)),
+    u64: (v: number) => put(8, (b, at) => b.writeBigUInt64LE(BigInt(v), at)),
+    f32: (v: number) => put(4, (b, at) => b.writeFloatLE(v, at)),
+    u8: (v: number) => put(1, (b, at) => b.writeUInt8(v, at)),
     string(s: string) {
       const bytes = Buffer.from(s, "utf8");
-      this.u64(bytes.length);
-      ensure(bytes.length);
-      bytes.copy(buf, len);
-      len += bytes.length;
+      put(8, (b, at) => b.writeBigUInt64LE(BigInt(bytes.length), at));
+      put(bytes.length, (b, at) => bytes.copy(b, at));
     },
     pad(alignment: number) {
       const n = (alignment - (len % alignment)) % alignment;
@@ -116,16 +99,10 @@ function byteSink() {
 function writeValue(sink: ReturnType<typeof byteSink>, key: string, value: GgufValue): void {
   switch (value.type) {
     case "u32":
-      sink.u32(T.u32);
-      sink.u32(value.value);
-      return;
     case "i32":
-      sink.u32(T.i32);
-      sink.i32(value.value);
-      return;
     case "f32":
-      sink.u32(T.f32);
-      sink.f32(value.value);
+      sink.u32(T[value.type]);
+      sink[value.type](value.value);
       return;
     case "bool":
       sink.u32(T.bool);
