@@ -97,6 +97,42 @@ async function streamEvents(
   }
 }
 
+/** How chat and legacy completions differ in shape; everything else they share. */
+interface ResponseFormat {
+  idPrefix: string;
+  object: string;
+  chunkObject: string;
+  choice: (done: Done) => object;
+  leadChunk?: object;
+  textChunk: (text: string) => object;
+  lastChunk: object;
+}
+
+async function respond(c: Context, engine: Engine, p: CommonParams, req: GenerateRequest, f: ResponseFormat): Promise<Response> {
+  const { first, events } = await startGeneration(engine, req);
+  const created = Math.floor(Date.now() / 1000);
+  const base = { id: newId(f.idPrefix), created, model: engine.modelName, system_fingerprint: null };
+  const choice = (fields: object, finishReason: string | null) => ({ index: 0, ...fields, logprobs: null, finish_reason: finishReason });
+  if (!p.stream) {
+    const done = await drain(first, events);
+    return c.json({ ...base, object: f.object, choices: [choice(f.choice(done), done.finishReason)], usage: usageOf(done), ...extrasOf(done) });
+  }
+  const chunk = { ...base, object: f.chunkObject };
+  return streamSSE(c, async (stream) => {
+    if (f.leadChunk) await stream.writeSSE({ data: JSON.stringify({ ...chunk, choices: [choice(f.leadChunk, null)] }) });
+    await streamEvents(
+      stream,
+      first,
+      events,
+      (text) => ({ ...chunk, choices: [choice(f.textChunk(text), null)] }),
+      (done) => [
+        { ...chunk, choices: [choice(f.lastChunk, done.finishReason)], ...extrasOf(done) },
+        ...(p.includeUsage ? [{ ...chunk, choices: [], usage: usageOf(done) }] : []),
+      ],
+    );
+  });
+}
+
 export function createApp(engine: Engine): Hono {
   const app = new Hono();
   const created = Math.floor(Date.now() / 1000);
@@ -119,65 +155,27 @@ export function createApp(engine: Engine): Hono {
   app.post("/v1/chat/completions", async (c) => {
     const p = parseChatRequest(await readJson(c));
     const rendered = engine.renderChat(p.messages);
-    const { first, events } = await startGeneration(engine, generateRequest(p, rendered.tokens, rendered.stopTokens, rendered.stopStrings));
-    const id = newId("chatcmpl");
-    const now = Math.floor(Date.now() / 1000);
-    const base = { id, object: "chat.completion.chunk", created: now, model: engine.modelName, system_fingerprint: null };
-    if (!p.stream) {
-      const done = await drain(first, events);
-      return c.json({
-        id,
-        object: "chat.completion",
-        created: now,
-        model: engine.modelName,
-        system_fingerprint: null,
-        choices: [{ index: 0, message: { role: "assistant", content: done.text, refusal: null }, logprobs: null, finish_reason: done.finishReason }],
-        usage: usageOf(done),
-        ...extrasOf(done),
-      });
-    }
-    return streamSSE(c, async (stream) => {
-      await stream.writeSSE({ data: JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }] }) });
-      await streamEvents(
-        stream,
-        first,
-        events,
-        (text) => ({ ...base, choices: [{ index: 0, delta: { content: text }, logprobs: null, finish_reason: null }] }),
-        (done) => [
-          { ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: done.finishReason }], ...extrasOf(done) },
-          ...(p.includeUsage ? [{ ...base, choices: [], usage: usageOf(done) }] : []),
-        ],
-      );
+    return respond(c, engine, p, generateRequest(p, rendered.tokens, rendered.stopTokens, rendered.stopStrings), {
+      idPrefix: "chatcmpl",
+      object: "chat.completion",
+      chunkObject: "chat.completion.chunk",
+      choice: (done) => ({ message: { role: "assistant", content: done.text, refusal: null } }),
+      leadChunk: { delta: { role: "assistant", content: "" } },
+      textChunk: (text) => ({ delta: { content: text } }),
+      lastChunk: { delta: {} },
     });
   });
 
   app.post("/v1/completions", async (c) => {
     const p = parseCompletionRequest(await readJson(c));
     const prompt = typeof p.prompt === "string" ? engine.tokenize(p.prompt) : p.prompt;
-    const { first, events } = await startGeneration(engine, generateRequest(p, prompt));
-    const id = newId("cmpl");
-    const now = Math.floor(Date.now() / 1000);
-    const base = { id, object: "text_completion", created: now, model: engine.modelName, system_fingerprint: null };
-    if (!p.stream) {
-      const done = await drain(first, events);
-      return c.json({
-        ...base,
-        choices: [{ index: 0, text: done.text, logprobs: null, finish_reason: done.finishReason }],
-        usage: usageOf(done),
-        ...extrasOf(done),
-      });
-    }
-    return streamSSE(c, async (stream) => {
-      await streamEvents(
-        stream,
-        first,
-        events,
-        (text) => ({ ...base, choices: [{ index: 0, text, logprobs: null, finish_reason: null }] }),
-        (done) => [
-          { ...base, choices: [{ index: 0, text: "", logprobs: null, finish_reason: done.finishReason }], ...extrasOf(done) },
-          ...(p.includeUsage ? [{ ...base, choices: [], usage: usageOf(done) }] : []),
-        ],
-      );
+    return respond(c, engine, p, generateRequest(p, prompt), {
+      idPrefix: "cmpl",
+      object: "text_completion",
+      chunkObject: "text_completion",
+      choice: (done) => ({ text: done.text }),
+      textChunk: (text) => ({ text }),
+      lastChunk: { text: "" },
     });
   });
 
