@@ -399,6 +399,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         await store.readSidecar(name);
         const slot =
           slotId !== undefined ? getSlot(slotId) : (slots.find((s) => s.seq.nextTokenIndex === 0) ?? slots.reduce((a, b) => (b.lastUsed < a.lastUsed ? b : a)));
+        // Whatever the slot held is replaced: count it as an eviction, like any other.
+        if (slot.seq.nextTokenIndex > 0) slot.evictions++;
         const t0 = performance.now();
         let sidecar: StateSidecar;
         try {

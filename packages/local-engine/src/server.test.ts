@@ -139,6 +139,42 @@ describe("llama-server style endpoints", () => {
     expect(missing.status).toBe(404);
   });
 
+  it("reports evictions to the client, and the evicted conversation comes back with fewer cached tokens", async () => {
+    await Promise.all([post(running.url, "/slots/0?action=erase"), post(running.url, "/slots/1?action=erase")]);
+    const conv = (name: string) => [{ role: "system" as const, content: `${name}: ${LONG_TEXT.repeat(2)}` }, { role: "user" as const, content: "go" }];
+    const ask = (name: string) => client.chat.completions.create({ model: "x", messages: conv(name), max_tokens: 1, temperature: 0 });
+    type Extras = { ctxsync_slot: { id: number; route: string; evicted: Array<{ id_slot: number; n_tokens: number }> } };
+    await ask("alpha");
+    await ask("beta");
+    const warm = await ask("alpha");
+    expect(warm.usage?.prompt_tokens_details?.cached_tokens).toBe((warm.usage?.prompt_tokens ?? 0) - 1);
+    const gamma = (await ask("gamma")) as unknown as Extras; // two slots: beta (least recently used) goes
+    expect(gamma.ctxsync_slot.route).toBe("lru");
+    expect(gamma.ctxsync_slot.evicted).toHaveLength(1);
+    const beta = await ask("beta");
+    expect(beta.usage?.prompt_tokens_details?.cached_tokens).toBeLessThan(10);
+    expect((beta as unknown as Extras).ctxsync_slot.evicted).toHaveLength(1);
+  });
+
+  it("serves concurrent requests one after another, and a client that hangs up mid-stream frees the engine", async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${running.url}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "hello", max_tokens: 200, stream: true }),
+      signal: ac.signal,
+    });
+    const reader = res.body?.getReader();
+    await reader?.read();
+    ac.abort();
+    const [a, b] = await Promise.all([
+      client.completions.create({ model: "x", prompt: "one two", max_tokens: 3, temperature: 0 }),
+      client.completions.create({ model: "x", prompt: "three four", max_tokens: 3, temperature: 0 }),
+    ]);
+    expect(a.usage?.completion_tokens).toBe(3);
+    expect(b.usage?.completion_tokens).toBe(3);
+  });
+
   it("lists slots", async () => {
     const res = await fetch(`${running.url}/slots`);
     const slots = (await res.json()) as Array<{ id: number; n_ctx: number }>;
