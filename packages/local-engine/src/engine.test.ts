@@ -168,6 +168,23 @@ describe("routing and eviction", () => {
   });
 });
 
+describe("start-up", () => {
+  it("fails with model-load-failed for a file that is not a model", async () => {
+    const bogus = join(stateDir, "..", "not-a-model.gguf");
+    // A bad version field once made node-llama-cpp's GGUF reader hang; the header check stops it first.
+    const header = Buffer.alloc(64);
+    header.write("GGUF", 0, "latin1");
+    header.writeUInt32LE(1953849888, 4);
+    for (const content of [Buffer.from("GGUF but not really"), header, (await readFile(modelPath)).subarray(0, 5000)]) {
+      await writeFile(bogus, content);
+      const err = await createEngine({ modelPath: bogus, slots: 1, contextSize: 256 }).catch((e: unknown) => e);
+      expect(isEngineError(err) && err.code).toBe("model-load-failed");
+    }
+    const missing = await createEngine({ modelPath: join(stateDir, "missing.gguf") }).catch((e: unknown) => e);
+    expect(isEngineError(missing) && missing.code).toBe("model-load-failed");
+  });
+});
+
 describe("saved state safety", () => {
   it("refuses a state file from a different model with a clear error, and the process carries on", async () => {
     await engine.eraseSlot(0);

@@ -3,6 +3,7 @@ import { basename, join } from "node:path";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
 import { createChatRenderer, type ChatMessage, type RenderedChat } from "./chat-render.js";
 import { engineError, isEngineError } from "./errors.js";
+import { checkGgufHeader } from "./gguf/header.js";
 import { hashFile, hashTokens } from "./hashing.js";
 import { createMutex } from "./mutex.js";
 import { routeRequest, slotsToEvict, type RouteReason, type SlotView } from "./slot-router.js";
@@ -167,10 +168,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const minReusePrefix = options.minReusePrefix ?? 8;
   if (!Number.isInteger(slotCount) || slotCount < 1) throw engineError("bad-request", "slots must be a positive integer");
 
+  await checkGgufHeader(options.modelPath);
   const modelSha256 = await hashFile(options.modelPath).catch((cause: unknown) => {
     throw engineError("model-load-failed", `cannot read model file ${options.modelPath}: ${String(cause)}`, cause);
   });
-  let llama: Llama;
+  let llama: Llama | undefined;
   let model: LlamaModel;
   let context: LlamaContext;
   try {
@@ -185,8 +187,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       batchSize: options.batchSize ?? 512,
     });
   } catch (cause) {
+    await llama?.dispose().catch(() => undefined); // frees a loaded model too
     throw engineError("model-load-failed", `cannot load ${options.modelPath}: ${String(cause)}`, cause);
   }
+  const runtime = llama;
 
   const slots: Slot[] = [];
   for (let id = 0; id < slotCount; id++) {
@@ -440,7 +444,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       try {
         await context.dispose();
         await model.dispose();
-        await llama.dispose();
+        await runtime.dispose();
       } finally {
         release();
       }

@@ -21,6 +21,7 @@ export type { EngineError, EngineErrorCode } from "./errors.js";
 export { generateTestModel } from "./gguf/test-model.js";
 export type { TestModelInfo, TestModelOptions } from "./gguf/test-model.js";
 export { writeGguf, encodeGgufHeader } from "./gguf/writer.js";
+export { checkGgufHeader } from "./gguf/header.js";
 export type { GgufFile, GgufTensor, GgufValue } from "./gguf/writer.js";
 export { buildSpmVocab } from "./gguf/vocab.js";
 export type { SpmVocab } from "./gguf/vocab.js";
