@@ -2,9 +2,15 @@ import { commonPrefixLength } from "./hashing.js";
 
 /**
  * Pure slot routing, kept apart from node-llama-cpp so the policy is testable on its own.
- * Order of preference, as in llama-server: a slot pinned by id or by cache key; else the
- * slot whose cached tokens share the longest prefix with the prompt (if long enough to be
- * worth it); else an empty slot; else the least recently used slot, whose cache is evicted.
+ * Order of preference: a slot pinned by id or by cache key; else the slot whose cached
+ * tokens share the longest prefix with the prompt (if long enough to be worth it); else an
+ * empty slot; else the least recently used slot, whose cache is evicted.
+ *
+ * One refinement over llama-server's "longest prefix wins": a slot that would have to throw
+ * away more cached tokens than it reuses (its conversation diverged from this prompt long
+ * ago) is passed over while an empty slot exists. Two forks of a long conversation then
+ * settle in two slots instead of overwriting each other's tails on every turn, while a
+ * fork that differs only in its last few tokens still reuses the shared slot.
  */
 
 export interface SlotView {
@@ -38,6 +44,10 @@ function routeTo(slot: SlotView, prompt: readonly number[], reason: RouteReason)
   return { slotId: slot.id, reason, commonPrefix, discarded: slot.tokens.length - commonPrefix };
 }
 
+function lastUsedOf(slots: readonly SlotView[], id: number): number {
+  return slots.find((s) => s.id === id)?.lastUsed ?? 0;
+}
+
 export function routeRequest(slots: readonly SlotView[], req: RouteRequest): Route {
   if (slots.length === 0) throw new Error("routeRequest: no slots");
   if (req.slotId !== undefined) {
@@ -48,14 +58,19 @@ export function routeRequest(slots: readonly SlotView[], req: RouteRequest): Rou
     const sticky = slots.find((s) => s.cacheKey === req.cacheKey);
     if (sticky) return routeTo(sticky, req.prompt, "sticky");
   }
-  let best: { slot: SlotView; lcp: number } | undefined;
+  const hasEmpty = slots.some((s) => s.tokens.length === 0);
+  let best: Route | undefined;
   for (const slot of slots) {
-    const lcp = commonPrefixLength(slot.tokens, req.prompt);
-    if (lcp > (best?.lcp ?? 0) || (best && lcp === best.lcp && lcp > 0 && slot.lastUsed > best.slot.lastUsed)) {
-      best = { slot, lcp };
-    }
+    const r = routeTo(slot, req.prompt, "prefix");
+    if (r.commonPrefix === 0 || r.commonPrefix < Math.min(req.minReusePrefix, req.prompt.length)) continue;
+    if (hasEmpty && r.discarded > r.commonPrefix) continue;
+    const better =
+      !best ||
+      r.commonPrefix > best.commonPrefix ||
+      (r.commonPrefix === best.commonPrefix && (r.discarded < best.discarded || (r.discarded === best.discarded && slot.lastUsed > lastUsedOf(slots, best.slotId))));
+    if (better) best = r;
   }
-  if (best && best.lcp >= Math.min(req.minReusePrefix, req.prompt.length)) return routeTo(best.slot, req.prompt, "prefix");
+  if (best) return best;
   const empty = slots.find((s) => s.tokens.length === 0);
   if (empty) return routeTo(empty, req.prompt, "empty");
   const lru = slots.reduce((a, b) => (b.lastUsed < a.lastUsed ? b : a));
