@@ -126,6 +126,25 @@ describe("routing and eviction", () => {
     expect(keyed2.cache.slotId).toBe(keyed.cache.slotId);
   });
 
+  it("keeps two diverged forks of one conversation warm in two slots", async () => {
+    await Promise.all([engine.eraseSlot(0), engine.eraseSlot(1)]);
+    // Tails longer than the shared part: overwriting one would cost more than re-evaluating the shared part.
+    const shared = prefix.slice(0, 60);
+    const forkA = [...shared, ...engine.tokenize(" fork A: " + LONG_TEXT.repeat(2), { addBos: false })];
+    const forkB = [...shared, ...engine.tokenize(" fork B: " + LONG_TEXT.repeat(2), { addBos: false })];
+    const a = await engine.nextTokenProbabilities(forkA);
+    const b = await engine.nextTokenProbabilities(forkB);
+    expect(b.cache.slotId).not.toBe(a.cache.slotId);
+    for (let turn = 0; turn < 2; turn++) {
+      forkA.push(...suffix);
+      forkB.push(...suffix);
+      const ra = await engine.nextTokenProbabilities(forkA);
+      const rb = await engine.nextTokenProbabilities(forkB);
+      expect(ra.cache.cachedTokens).toBe(forkA.length - suffix.length);
+      expect(rb.cache.cachedTokens).toBe(forkB.length - suffix.length);
+    }
+  });
+
   it("evicts the least recently used slot when slots run out, and the next request reports fewer cached tokens", async () => {
     await Promise.all([engine.eraseSlot(0), engine.eraseSlot(1)]);
     const a = engine.tokenize("alpha conversation: " + LONG_TEXT.repeat(2));

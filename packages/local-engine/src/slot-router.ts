@@ -10,7 +10,10 @@ import { commonPrefixLength } from "./hashing.js";
  * away more cached tokens than it reuses (its conversation diverged from this prompt long
  * ago) is passed over while an empty slot exists. Two forks of a long conversation then
  * settle in two slots instead of overwriting each other's tails on every turn, while a
- * fork that differs only in its last few tokens still reuses the shared slot.
+ * fork that differs only in its last few tokens still reuses the shared slot. The rule
+ * compares two costs in evaluated tokens: reusing loses the slot's diverged tail (to be
+ * evaluated again if that conversation returns); the empty slot re-evaluates the shared
+ * prefix once.
  */
 
 export interface SlotView {
