@@ -86,6 +86,13 @@ describe("cached token accounting", () => {
     }
   });
 
+  it("reuses nothing when asked not to (cache_prompt: false) and says so", async () => {
+    await engine.nextTokenProbabilities(prefix, { slotId: 0 });
+    const fresh = await engine.nextTokenProbabilities(prefix, { slotId: 0, cachePrompt: false });
+    expect(fresh.cache.cachedTokens).toBe(0);
+    expect(fresh.cache.evaluatedTokens).toBe(prefix.length);
+  });
+
   it("re-evaluates the last token of a fully cached prompt (logits are needed) and says so", async () => {
     await engine.eraseSlot(0);
     await engine.nextTokenProbabilities(prefix, { slotId: 0 });

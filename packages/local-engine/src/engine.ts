@@ -51,6 +51,8 @@ export interface RoutingOptions {
   cacheKey?: string | undefined;
   /** Pin to a slot (llama.cpp's `id_slot`). */
   slotId?: number | undefined;
+  /** false: evaluate the whole prompt, reusing nothing (llama-server's `cache_prompt: false`). */
+  cachePrompt?: boolean | undefined;
 }
 
 export interface GenerateRequest extends SamplingOptions, RoutingOptions {
@@ -246,7 +248,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     }
     // At least one prompt token must be evaluated to get logits for the next token,
     // so a fully cached prompt re-evaluates its last token (llama-server does the same).
-    const keep = Math.min(route.commonPrefix, needLogits ? prompt.length - 1 : prompt.length);
+    const keep = routing.cachePrompt === false ? 0 : Math.min(route.commonPrefix, needLogits ? prompt.length - 1 : prompt.length);
     if (slot.seq.nextTokenIndex > keep) {
       await slot.seq.eraseContextTokenRanges([{ start: keep, end: slot.seq.nextTokenIndex }]);
     }

@@ -17,6 +17,7 @@ export interface CommonParams {
   includeUsage: boolean;
   cacheKey: string | undefined;
   slotId: number | undefined;
+  cachePrompt: boolean | undefined;
 }
 
 export interface ChatParams extends CommonParams {
@@ -72,6 +73,7 @@ function common(body: Body): CommonParams {
     includeUsage: body.stream === true && streamOptions?.include_usage === true,
     cacheKey: typeof cacheKey === "string" ? cacheKey : undefined,
     slotId: slotId === undefined || slotId === -1 ? undefined : slotId,
+    cachePrompt: typeof body.cache_prompt === "boolean" ? body.cache_prompt : undefined,
   };
 }
 

@@ -44,7 +44,8 @@ function generateRequest(p: CommonParams, prompt: number[], stopTokens: number[]
     stopTokens,
     cacheKey: p.cacheKey,
     slotId: p.slotId,
-  } as GenerateRequest;
+    cachePrompt: p.cachePrompt,
+  };
 }
 
 /**
