@@ -64,6 +64,7 @@ async function ttft(e: Engine, prompt: number[], slotId: number) {
 }
 
 const results: Array<Record<string, number>> = [];
+const loadAtStart = round(os.loadavg()[0] ?? 0);
 // Warm up the process (first decode allocates buffers) so it does not count as "cold".
 await ttft(engine, promptOf(engine, 64), 1);
 await engine.eraseSlot(1);
@@ -120,6 +121,11 @@ for (const n of sizes) {
     stateBytes: saved.n_written,
     warmSpeedup: round(median(cold) / median(warm)),
     restoreSpeedup: round(median(cold) / median(restore)),
+    // Minimums: closest to an idle machine when other jobs share the cores.
+    ttftColdMinMs: round(Math.min(...cold)),
+    ttftWarmMinMs: round(Math.min(...warm)),
+    ttftRestoreMinMs: round(Math.min(...restore)),
+    loadAvg1m: round(os.loadavg()[0] ?? 0),
   };
   results.push(row);
   console.log(JSON.stringify({ bench: "engine", ...row }));
@@ -150,8 +156,11 @@ for (const [n, tag] of [
 Object.assign(summary, {
   model: { parameters: model.parameters, layers: model.layers, embedding: model.embedding, vocab: model.vocabSize, bytes: model.sizeBytes },
   threads,
+  cores: os.availableParallelism(),
   reps,
   flashAttention: false,
+  // Load average (1 min) before and after: on a shared machine it explains slow runs.
+  loadAvg1m: [loadAtStart, round(os.loadavg()[0] ?? 0)],
 });
 await engine.close();
 console.log(JSON.stringify(summary));
