@@ -52,7 +52,19 @@ export function toChatHistory(messages: readonly ChatMessage[]): ChatHistoryItem
 }
 
 export function createChatRenderer(model: LlamaModel): (messages: readonly ChatMessage[]) => RenderedChat {
-  const wrapper: ChatWrapper = resolveChatWrapper(model);
+  // Nothing volatile and nothing dropped from history (DESIGN.md §3, PROVIDERS.md §7): no
+  // "today's date" in the system turn, and earlier reasoning kept, so a turn renders to
+  // the same tokens every time and prefix reuse survives.
+  const wrapper: ChatWrapper = resolveChatWrapper(model, {
+    customWrapperSettings: {
+      "llama3.1": { todayDate: null },
+      "llama3.2-lightweight": { todayDate: null },
+      harmony: { todayDate: null, keepOnlyLastThought: false },
+      muse: { todayDate: null, keepOnlyLastThought: false },
+      qwen: { keepOnlyLastThought: false },
+      deepSeek: { keepOnlyLastThought: false },
+    },
+  });
   return (messages) => {
     if (messages.length === 0) throw engineError("bad-request", "messages must not be empty");
     const state = wrapper.generateContextState({ chatHistory: toChatHistory(messages) });
