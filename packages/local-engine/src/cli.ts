@@ -1,6 +1,6 @@
 import os from "node:os";
 import { parseArgs } from "node:util";
-import { engineError } from "./errors.js";
+import { engineError, isEngineError } from "./errors.js";
 import { generateTestModel } from "./gguf/test-model.js";
 import { startEngine, type RunningEngine } from "./start.js";
 
@@ -102,20 +102,38 @@ export async function runEngineCommand(
     log(`wrote ${info.path}: ${info.parameters} parameters, ${info.vocabSize} tokens, ${info.sizeBytes} bytes`);
     return { exitCode: 0 };
   }
-  const running = await startEngine(cmd.options);
+  let running: RunningEngine;
+  try {
+    running = await startEngine(cmd.options);
+  } catch (err) {
+    // A bad model file or a busy port is the user's to fix: say what, not a stack trace.
+    if (!isEngineError(err) && (err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
+    log(`ctxsync engine: ${(err as Error).message}`);
+    return { exitCode: 1 };
+  }
   const { engine } = running;
   log(
     `ctxsync engine: ${engine.modelName} (sha256 ${engine.modelSha256.slice(0, 16)}…), ${engine.slotCount} slots × ${engine.contextSize} tokens, ` +
       `state dir ${engine.stateDir}\nlistening on ${running.url}/v1`,
   );
-  const closed = new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      void running.close().then(resolve, resolve);
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
-  return { exitCode: 0, running, closed };
+  // `closed` settles however the server stops: a signal, or the caller's close().
+  let markClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (markClosed = resolve));
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      try {
+        await running.close();
+      } finally {
+        markClosed();
+      }
+    })();
+    return closing;
+  };
+  const onSignal = () => void close();
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return { exitCode: 0, running: { ...running, close }, closed };
 }
