@@ -14,8 +14,7 @@ import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-// Workspace source, resolved directly (bench/ has no package dependency on local-engine yet).
-import { createEngine, generateTestModel, type Engine } from "../packages/local-engine/src/index.js";
+import { createEngine, generateTestModel, type Engine } from "@ctxsync/local-engine";
 
 const { values } = parseArgs({
   options: { sizes: { type: "string" }, reps: { type: "string" }, threads: { type: "string" }, suffix: { type: "string" } },
