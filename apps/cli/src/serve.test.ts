@@ -91,7 +91,7 @@ describe("restart durability", () => {
     const doc = new Y.Doc();
     if (s.snapshot) Y.applyUpdate(doc, s.snapshot);
     for (const u of s.updates) Y.applyUpdate(doc, u);
-    const onDisk = new Set(openLog(doc).entries().map((e) => e.id));
+    const onDisk = new Set<string>(openLog(doc).entries().map((e) => e.id));
     const missing = seen.filter((id) => !onDisk.has(id));
     expect(missing).toEqual([]);
     console.log(`restart durability: watcher had ${seen.length} of ${TOTAL} entries at SIGKILL; ${onDisk.size} were on disk`);

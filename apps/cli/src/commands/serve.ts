@@ -41,7 +41,7 @@ export const serve: Command = {
     });
     const port = intOption("port", o.port, 8787);
     const host = o.host ?? "127.0.0.1";
-    const secret = o["auth-secret"] ?? process.env.CTXSYNC_AUTH_SECRET ?? undefined;
+    const secret = o["auth-secret"] ?? (process.env.CTXSYNC_AUTH_SECRET || undefined);
     const level = o["log-level"] ?? "info";
     if (!isLogLevel(level)) throw new UsageError(`--log-level must be debug, info, warn, error or silent`);
     if (o["sqlite-sync"] !== undefined && !["full", "normal"].includes(o["sqlite-sync"])) throw new UsageError("--sqlite-sync must be full or normal");
