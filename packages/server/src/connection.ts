@@ -74,9 +74,16 @@ export const openConnection = (server: SyncServer, socket: PeerSocket, roomName:
       cleanup();
     },
   };
+  // A connection does not outlive its token: close it with 4402 when the token expires.
+  const expiry =
+    access.expiresAt === undefined
+      ? undefined
+      : setTimeout(() => peer.close("token-expired", "token expired"), Math.min(2 ** 31 - 1, Math.max(0, access.expiresAt * 1000 - Date.now())));
+  expiry?.unref();
   const cleanup = () => {
     if (cleanedUp) return;
     cleanedUp = true;
+    if (expiry) clearTimeout(expiry);
     server.untrack(peer);
     if (room) {
       room.leave(peer);

@@ -98,6 +98,14 @@ describe("auth: refused before any data is sent", () => {
       await stillServesOtherRooms();
     });
   }
+
+  it("an open connection is closed with 4402 when its token expires", async () => {
+    const c = rawClient(t.wsUrl, "authc", tok("authc", ["read"], 1));
+    await c.opened;
+    await waitFor(() => c.frames.length > 0, 5000, "step 1");
+    const closed = await c.closed;
+    expect(closed).toEqual({ code: CLOSE_CODES["token-expired"], reason: "token expired" });
+  });
 });
 
 describe("auth matrix: scope × room × operation", () => {
