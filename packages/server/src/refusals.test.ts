@@ -7,24 +7,12 @@ import { openCache, openHidden, openLog, type EntryId } from "@ctxsync/core";
 import { canRead, canWrite, CLOSE_CODES, signToken, type Scope } from "@ctxsync/protocol";
 import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate } from "./messages.js";
 import { captureUpdate, rawClient, startTestServer, waitFor, type RawClient, type TestServer } from "./testing/harness.js";
-import { prng, replicaLog, storedDoc, storedJson } from "./testing/fixtures.js";
+import { prng, storedDoc, storedJson, USAGE } from "./testing/fixtures.js";
 
 const SECRET = "refusal-secret";
 const tok = (conversation: string, scopes: Scope[], ttlSeconds = 600) => signToken(SECRET, { conversation, scopes, ttlSeconds });
 const ALL: Scope[] = ["read", "append", "hidden", "admin"];
 const LIMITS = { maxMessageBytes: 64 * 1024, maxDocumentBytes: 256 * 1024, maxMessagesPerSecond: 50, messageBurst: 100 };
-const USAGE = {
-  time: 1,
-  device: "d",
-  provider: "openai",
-  model: "o3",
-  renderContextHash: "rc",
-  promptTokens: 10,
-  cachedTokens: 0,
-  expectedCachedTokens: 0,
-  cacheWriteTokens: 0,
-  outputTokens: 1,
-};
 
 let t: TestServer;
 let other: { a: WebsocketProvider; b: WebsocketProvider; la: ReturnType<typeof openLog>; lb: ReturnType<typeof openLog> };
@@ -418,4 +406,3 @@ describe("step 2 answers", () => {
   });
 });
 
-void replicaLog;
