@@ -8,6 +8,8 @@ export interface Limits {
   readonly maxMessagesPerSecond: number;
   /** ...with bursts up to this many messages. */
   readonly messageBurst: number;
+  /** Open WebSocket connections per process (new ones are refused with 4429 above it). */
+  readonly maxConnections: number;
   /** Largest REST request body (413 above it). */
   readonly maxRequestBytes: number;
 }
@@ -17,6 +19,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxDocumentBytes: 256 * 1024 * 1024,
   maxMessagesPerSecond: 500,
   messageBurst: 2000,
+  maxConnections: 10_000,
   maxRequestBytes: 32 * 1024 * 1024,
 };
 

@@ -49,6 +49,8 @@ export const openConnection = (server: SyncServer, socket: PeerSocket, roomName:
   } catch (e) {
     return refuse(toSyncError(e, "unauthorized"));
   }
+  if (server.connections() >= limits.maxConnections)
+    return refuse(syncError("rate-limited", `server is at its limit of ${limits.maxConnections} connections; try again later`));
 
   let room: Room | undefined;
   let buffered: Uint8Array[] | null = [];

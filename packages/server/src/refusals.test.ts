@@ -125,6 +125,7 @@ describe("auth matrix: scope × room × operation", () => {
           expect(closed.code).toBe(CLOSE_CODES.forbidden);
           expect(c.frames).toEqual([]);
           expect(await storedJson(t.server, room)).toBe(before);
+          await stillServesOtherRooms();
           return;
         }
         await c.opened;
@@ -151,6 +152,7 @@ describe("auth matrix: scope × room × operation", () => {
           expect(closed.code).toBe(CLOSE_CODES.forbidden);
           expect(closed.reason).toMatch(/read-only/);
           expect(await storedJson(t.server, room)).toBe(before);
+          await stillServesOtherRooms();
         }
       });
     }
@@ -287,8 +289,10 @@ describe("limits", () => {
   });
 
   it("frames past twice the limit are cut off by the transport (1009) without buffering", async () => {
+    const before = await storedJson(t.server, "lim1");
     const closed = await sendAndClose("lim1", new Uint8Array(LIMITS.maxMessageBytes * 2 + 10), tok("lim1", ALL));
     expect(closed.code).toBe(1009);
+    expect(await storedJson(t.server, "lim1")).toBe(before);
     await stillServesOtherRooms();
   });
 
@@ -314,13 +318,46 @@ describe("limits", () => {
     await stillServesOtherRooms();
   });
 
-  it("more messages per second than allowed → 4429", async () => {
+  it("more messages per second than allowed → 4429; updates past the limit are not stored", async () => {
+    const ids = await seed("lim3");
+    const before = await storedJson(t.server, "lim3");
     const c = rawClient(t.wsUrl, "lim3", tok("lim3", ALL));
     await c.opened;
-    for (let i = 0; i < LIMITS.messageBurst + 50; i++) c.send(new Uint8Array([3])); // query-awareness
+    for (let i = 0; i < LIMITS.messageBurst; i++) c.send(new Uint8Array([3])); // query-awareness: uses up the burst
+    const doc = await storedDoc(t.server, "lim3");
+    c.sendUpdate(captureUpdate(doc, () => openLog(doc).append("main", { kind: "user", content: { text: "one too many" } })));
     const closed = await c.closed;
     expect(closed.code).toBe(CLOSE_CODES["rate-limited"]);
+    expect(closed.reason).toMatch(/messages per second/);
+    expect(await storedJson(t.server, "lim3")).toBe(before);
+    expect(openLog(await storedDoc(t.server, "lim3")).transcript("main").map((e) => e.id)).toEqual([ids.a, ids.b]);
     await stillServesOtherRooms();
+  });
+});
+
+describe("connection limit", () => {
+  it("past maxConnections a new connection is refused with 4429 before any data; open ones keep working", async () => {
+    const small = await startTestServer({ limits: { maxConnections: 2 } });
+    try {
+      const a = rawClient(small.wsUrl, "cl");
+      const b = rawClient(small.wsUrl, "cl/cache");
+      await Promise.all([a.opened, b.opened]);
+      const c = rawClient(small.wsUrl, "cl");
+      const closed = await c.closed;
+      expect(closed.code).toBe(CLOSE_CODES["rate-limited"]);
+      expect(closed.reason).toMatch(/limit of 2 connections/);
+      expect(c.frames).toEqual([]);
+      expect(a.ws.readyState).toBe(WebSocket.OPEN);
+      a.ws.close();
+      await a.closed;
+      await waitFor(() => small.server.connections() === 1, 2000, "slot freed");
+      const d = rawClient(small.wsUrl, "cl");
+      await waitFor(() => d.frames.length > 0, 2000, "accepted again");
+      d.ws.close();
+      b.ws.close();
+    } finally {
+      await small.close();
+    }
   });
 });
 

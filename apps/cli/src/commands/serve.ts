@@ -22,6 +22,7 @@ export const serve: Command = {
                [--database-url postgres://…] [--log-level debug|info|warn|error]
                [--idle-unload 30s] [--compact-after 500] [--sqlite-sync full|normal]
                [--max-message-bytes 16m] [--max-document-bytes 256m] [--max-messages-per-second 500]
+               [--max-connections 10000]
   Without --auth-secret (or CTXSYNC_AUTH_SECRET) the server is open and binds loopback only.
   Prints one JSON line {"event":"listening","url":…} on stdout once it accepts connections.`,
   async run(argv) {
@@ -38,6 +39,7 @@ export const serve: Command = {
       "max-message-bytes": { type: "string" },
       "max-document-bytes": { type: "string" },
       "max-messages-per-second": { type: "string" },
+      "max-connections": { type: "string" },
     });
     const port = intOption("port", o.port, 8787);
     const host = o.host ?? "127.0.0.1";
@@ -60,6 +62,7 @@ export const serve: Command = {
       logger,
       limits: {
         maxMessageBytes: sizeOption("max-message-bytes", o["max-message-bytes"], DEFAULT_LIMITS.maxMessageBytes),
+        maxConnections: intOption("max-connections", o["max-connections"], DEFAULT_LIMITS.maxConnections),
         maxDocumentBytes: sizeOption("max-document-bytes", o["max-document-bytes"], DEFAULT_LIMITS.maxDocumentBytes),
         maxMessagesPerSecond: intOption("max-messages-per-second", o["max-messages-per-second"], DEFAULT_LIMITS.maxMessagesPerSecond),
         messageBurst: Math.max(
