@@ -245,6 +245,21 @@ describe("append-only: each validator violation class", () => {
     });
   });
 
+  it("a stale replica may not move a head backwards past a value the server has since replaced", async () => {
+    await seed("stale");
+    const stale = await storedDoc(t.server, "stale"); // saw main at b
+    await t.server.rooms.with("stale", (r) => r.mutate(() => r.log!.append("main", { kind: "user", content: { text: "c" } }))); // main → c
+    const update = captureUpdate(stale, () => {
+      stale.getArray("entries").push([entry("ex-new-root", null)]);
+      stale.getMap("branches").set("main", { head: "ex-new-root", base: null, createdBy: "stale", createdAt: 1 });
+    });
+    const before = await storedJson(t.server, "stale");
+    const closed = await sendAndClose("stale", encodeSyncUpdate(update), tok("stale", ALL));
+    expect(closed.code).toBe(CLOSE_CODES["append-only-violation"]);
+    expect(closed.reason).toContain("head-not-descendant");
+    expect(await storedJson(t.server, "stale")).toBe(before);
+  });
+
   it("concurrent continuations become forks: the reconciler's branch is stored and relayed", async () => {
     const ids = await seed("fork1");
     const d1 = await storedDoc(t.server, "fork1");

@@ -75,7 +75,11 @@ const isPeer = (o: unknown): o is RoomPeer => typeof o === "object" && o !== nul
 export const loadRoom = async (name: string, deps: RoomDeps): Promise<Room> => {
   const { conversation, kind } = parseDocName(name);
   const stored = await deps.store.load(name);
-  const doc = new Y.Doc({ gc: true });
+  // The log keeps deleted content (gc off): a replaced branch value must stay readable, because the
+  // validator checks a head move against the value the writer replaced — with gc on, a stale
+  // replica could move a head backwards past a garbage-collected value. Only branch values are
+  // ever replaced in C, so this costs one small object per head move. Cache and hidden collect.
+  const doc = new Y.Doc({ gc: kind !== "log" });
   try {
     doc.transact(() => {
       if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
