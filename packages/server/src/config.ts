@@ -8,6 +8,8 @@ export interface Limits {
   readonly maxMessagesPerSecond: number;
   /** ...with bursts up to this many messages. */
   readonly messageBurst: number;
+  /** Bytes queued for one connection that is not reading; past it the connection is closed (4429). */
+  readonly maxBufferedBytes: number;
   /** Open WebSocket connections per process (new ones are refused with 4429 above it). */
   readonly maxConnections: number;
   /** Largest REST request body (413 above it). */
@@ -20,6 +22,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxMessagesPerSecond: 500,
   messageBurst: 2000,
   maxConnections: 10_000,
+  maxBufferedBytes: 64 * 1024 * 1024,
   maxRequestBytes: 32 * 1024 * 1024,
 };
 

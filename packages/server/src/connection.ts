@@ -9,6 +9,8 @@ import type { SyncServer } from "./sync-server.js";
 export interface PeerSocket {
   send(frame: Uint8Array): void;
   close(code: number, reason: string): void;
+  /** Bytes queued but not yet sent (a slow or stalled reader makes this grow). */
+  bufferedAmount?(): number;
 }
 
 /** What the transport calls: each incoming frame, and once when the socket has closed. */
@@ -66,6 +68,9 @@ export const openConnection = (server: SyncServer, socket: PeerSocket, roomName:
       if (peer.closed) return;
       metrics.bytesOut.inc({}, frame.byteLength);
       socket.send(frame);
+      // Memory stays bounded with a reader that stalls: stop queueing for it.
+      const queued = socket.bufferedAmount?.() ?? 0;
+      if (queued > limits.maxBufferedBytes) peer.close("rate-limited", `client is not reading: ${queued} bytes queued`);
     },
     close(code, message) {
       if (peer.closed) return;
