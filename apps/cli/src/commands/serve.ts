@@ -12,6 +12,7 @@ import {
 } from "@ctxsync/server";
 import { durationOption, intOption, parse, sizeOption, UsageError } from "../args.js";
 import type { Command } from "../command.js";
+import { lockDataDir } from "../data-lock.js";
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -53,6 +54,8 @@ export const serve: Command = {
     const logger = createLogger(level);
     const data = resolve(o.data ?? "./data");
     const dbUrl = o["database-url"] ?? process.env.CTXSYNC_DATABASE_URL;
+    const unlock = dbUrl ? () => undefined : lockDataDir(data, `ctxsync serve on port ${port}`);
+    process.on("exit", unlock);
     const store: DocStore = dbUrl
       ? await createPostgresStore({ url: dbUrl })
       : createSqliteStore({ path: join(data, "ctxsync.db"), synchronous: (o["sqlite-sync"] as "full" | "normal" | undefined) ?? "full" });
@@ -99,6 +102,8 @@ export const serve: Command = {
       JSON.stringify({ event: "listening", url: node.url, sync: `${wsUrl}/sync`, port: node.port, host, auth: secret ? "token" : "open", storage, pid: process.pid }) + "\n",
     );
     logger.info("listening", { url: node.url, auth: secret ? "token" : "open", storage });
+    // Last resort: a stray rejection is a bug to log, not a reason to drop every connection.
+    process.on("unhandledRejection", (e) => logger.error("unhandled-rejection", { error: String(e) }));
 
     return new Promise<number>((done) => {
       let stopping = false;
