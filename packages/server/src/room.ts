@@ -113,6 +113,7 @@ const createRoom = (
   let snapshotBytes = stored.snapshot?.byteLength ?? 0;
   let since = { count: stored.updates.length, bytes: stored.bytes - snapshotBytes };
   let compacting: Promise<void> | null = null;
+  let compactScheduled = false;
   let broken = false;
   let closed = false;
   const localPending: Uint8Array[] = [];
@@ -170,9 +171,11 @@ const createRoom = (
   };
 
   const maybeCompact = () => {
-    if (compacting || closed || since.count < timings.compactAfterUpdates) return;
+    if (compacting || compactScheduled || closed || since.count < timings.compactAfterUpdates) return;
     // Off the hot path: the snapshot is encoded after the current write has been relayed.
+    compactScheduled = true;
     setImmediate(() => {
+      compactScheduled = false;
       room.compact().catch((e) => logger.warn("compaction-failed", { room: name, error: String(e) }));
     });
   };
@@ -259,7 +262,7 @@ const createRoom = (
       if (compacting) return compacting;
       const run = async () => {
         const snap = await enqueue(() => {
-          if (broken) return undefined;
+          if (broken || closed || since.count === 0) return undefined;
           return { data: Y.encodeStateAsUpdate(doc), upTo: seq, count: since.count, bytes: since.bytes };
         });
         if (!snap || snap.count === 0) return;
