@@ -117,23 +117,25 @@ export const createApp = (server: SyncServer): Hono<Env> => {
     const id = need(c, "read");
     await mustExist(id);
     return c.json(
-      await rooms.with(id, (room) => {
-        const log = room.log!;
-        return {
-          id,
-          entries: log.size(),
-          branches: Object.fromEntries(log.branches()),
-          info: room.doc.getMap("info").toJSON(),
-          documents: docNames(id as never),
-        };
-      }),
+      await rooms.with(id, (room) =>
+        room.read(() => {
+          const log = room.log!;
+          return {
+            id,
+            entries: log.size(),
+            branches: Object.fromEntries(log.branches()),
+            info: room.doc.getMap("info").toJSON(),
+            documents: docNames(id as never),
+          };
+        }),
+      ),
     );
   });
 
   app.get("/v1/conversations/:id/branches", async (c) => {
     const id = need(c, "read");
     await mustExist(id);
-    return c.json({ branches: await rooms.with(id, (room) => Object.fromEntries(room.log!.branches())) });
+    return c.json({ branches: await rooms.with(id, (room) => room.read(() => Object.fromEntries(room.log!.branches()))) });
   });
 
   app.get("/v1/conversations/:id/transcript", async (c) => {
@@ -141,11 +143,13 @@ export const createApp = (server: SyncServer): Hono<Env> => {
     const branch = c.req.query("branch") ?? MAIN;
     await mustExist(id);
     return c.json(
-      await rooms.with(id, (room) => {
-        const log = room.log!;
-        const entries = log.transcript(branch);
-        return { conversation: id, branch, head: log.branch(branch)!.head, hash: log.branchHash(branch), entries };
-      }),
+      await rooms.with(id, (room) =>
+        room.read(() => {
+          const log = room.log!;
+          const entries = log.transcript(branch);
+          return { conversation: id, branch, head: log.branch(branch)!.head, hash: log.branchHash(branch), entries };
+        }),
+      ),
     );
   });
 
@@ -179,7 +183,7 @@ export const createApp = (server: SyncServer): Hono<Env> => {
     const id = need(c, "read");
     const branch = c.req.query("branch") ?? MAIN;
     await mustExist(id);
-    const text = await rooms.with(id, (room) => exportJsonl(room.log!, branch));
+    const text = await rooms.with(id, (room) => room.read(() => exportJsonl(room.log!, branch)));
     return c.body(text, 200, { "content-type": "application/x-ndjson; charset=utf-8" });
   });
 

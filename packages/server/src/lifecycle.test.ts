@@ -95,6 +95,7 @@ describe("the database goes away", () => {
     const store: DocStore = {
       ...inner,
       append: (name, u) => (failing ? Promise.reject(syncError("storage-unavailable", "database connection lost")) : inner.append(name, u)),
+      appendMany: (name, us) => (failing ? Promise.reject(syncError("storage-unavailable", "database connection lost")) : inner.appendMany(name, us)),
     };
     const t = await startTestServer({ store });
     open.push(t);

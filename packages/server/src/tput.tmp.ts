@@ -6,10 +6,10 @@ import { createSqliteStore } from "./storage/sqlite.js";
 import { rawClient, startTestServer, waitFor } from "./testing/harness.js";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-for (const sync of ["normal"] as const) {
+for (const sync of ["full", "normal"] as const) {
   const dir = mkdtempSync(join(tmpdir(), "tp-"));
   const t = await startTestServer({ store: createSqliteStore({ path: join(dir, "x.db"), synchronous: sync }), limits: { maxMessagesPerSecond: 1e6, messageBurst: 1e6 } });
-  const N = 5000;
+  const N = 2000;
   const c = rawClient(t.wsUrl, "tp");
   await c.opened;
   const d = new Y.Doc();

@@ -27,6 +27,8 @@ export interface DocStore {
   load(name: string): Promise<StoredDoc>;
   /** Append one update; resolves once it is durable. Returns the update's sequence number (increasing per store). */
   append(name: string, update: Uint8Array): Promise<number>;
+  /** Append several updates in order, atomically and durably (one commit: group commit). Returns their sequence numbers. */
+  appendMany(name: string, updates: readonly Uint8Array[]): Promise<number[]>;
   /**
    * Replace the snapshot with `snapshot` and drop every update with sequence number ≤ `upToSeq`
    * (the snapshot must contain them). Updates appended meanwhile (seq > upToSeq) are kept.
