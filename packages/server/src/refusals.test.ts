@@ -87,6 +87,21 @@ describe("auth: refused before any data is sent", () => {
     });
   }
 
+  it("a bad room name gets 4400 before any data; a path outside /sync/ gets HTTP 404", async () => {
+    for (const room of ["authc/other", "authc/cache/x", "bad%20id", "%E0%A4%A"]) {
+      const c = rawClient(t.wsUrl, room, tok("authc", ALL));
+      c.opened.catch(() => undefined);
+      const closed = await c.closed;
+      // An undecodable path is refused at the HTTP level (400), which a WebSocket client sees as 1006.
+      expect([room, closed.code]).toEqual([room, room.startsWith("%E0") ? 1006 : CLOSE_CODES["bad-request"]]);
+      expect(c.frames).toEqual([]);
+    }
+    const other = new WebSocket(t.wsUrl.replace(/\/sync$/, "/elsewhere/x"));
+    const status = await new Promise<number>((res) => other.on("unexpected-response", (_req, r) => res(r.statusCode ?? 0)));
+    expect(status).toBe(404);
+    await stillServesOtherRooms();
+  });
+
   it("an open connection is closed with 4402 when its token expires", async () => {
     const c = rawClient(t.wsUrl, "authc", tok("authc", ["read"], 1));
     await c.opened;
