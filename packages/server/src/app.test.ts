@@ -135,6 +135,13 @@ describe("REST /v1", () => {
     expect(((await expired.json()) as { error: { code: string } }).error.code).toBe("token-expired");
   });
 
+  it("answers CORS preflights (bearer tokens, no cookies)", async () => {
+    const r = await app.request("/v1/conversations", { method: "OPTIONS", headers: { origin: "http://inspector.local", "access-control-request-method": "GET" } });
+    expect(r.status).toBe(204);
+    expect(r.headers.get("access-control-allow-origin")).toBe("*");
+    expect(r.headers.get("access-control-allow-headers")).toMatch(/authorization/);
+  });
+
   it("request bodies over the limit get 413", async () => {
     const small = createSyncServer({ store: createSqliteStore({ path: ":memory:" }), logger: silentLogger, limits: { maxRequestBytes: 1024 } });
     const r = await createApp(small).request("/v1/conversations/big/import", { method: "POST", body: "x".repeat(5000) });

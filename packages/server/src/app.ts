@@ -1,5 +1,6 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
 import { docNames, exportJsonl, importJsonl, isConversationId, isCoreError, isEntryId, MAIN, randomId, type CoreErrorCode } from "@ctxsync/core";
 import { HTTP_STATUS, isSyncError, syncError, type Scope, type SyncErrorCode } from "@ctxsync/protocol";
 import type { Access } from "./auth.js";
@@ -40,6 +41,9 @@ export const createApp = (server: SyncServer): Hono<Env> => {
     await next();
     metrics.httpRequests.inc({ status: `${Math.floor(c.res.status / 100)}xx` });
   });
+  // Browser clients (an inspector page on another origin) may call the API: auth is a bearer
+  // token, never a cookie, so allowing any origin grants nothing a token does not.
+  app.use("*", cors({ origin: "*", allowHeaders: ["authorization", "content-type"], allowMethods: ["GET", "POST", "DELETE", "OPTIONS"] }));
 
   app.get("/healthz", async (c) => {
     try {
