@@ -1,7 +1,7 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { docNames, exportJsonl, importJsonl, isConversationId, isCoreError, isEntryId, MAIN, randomId, type CoreErrorCode } from "@ctxsync/core";
+import { docNames, exportJsonl, importJsonl, openHidden, isConversationId, isCoreError, isEntryId, MAIN, randomId, type CoreErrorCode } from "@ctxsync/core";
 import { HTTP_STATUS, isSyncError, syncError, type Scope, type SyncErrorCode } from "@ctxsync/protocol";
 import type { Access } from "./auth.js";
 import { openApiDocument } from "./openapi.js";
@@ -155,6 +155,14 @@ export const createApp = (server: SyncServer): Hono<Env> => {
         }),
       ),
     );
+  });
+
+  // What a read-only debugger may know about provider blobs: that they exist, their kind and size.
+  app.get("/v1/conversations/:id/hidden", async (c) => {
+    const id = need(c, "read");
+    await mustExist(id);
+    const blobs = await rooms.with(docNames(id as never).hidden, (room) => room.read(() => openHidden(room.doc).describe()));
+    return c.json({ conversation: id, blobs });
   });
 
   app.post("/v1/conversations/:id/fork", limit, async (c) => {
