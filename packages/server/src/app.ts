@@ -205,6 +205,8 @@ export const createApp = (server: SyncServer): Hono<Env> => {
     for (const name of Object.values(docNames(id as never))) {
       await rooms.evict(name, "not-found", `conversation ${id} was deleted`);
       await store.delete(name);
+      // A client that connected in between loaded the old state: drop that copy too.
+      await rooms.evict(name, "not-found", `conversation ${id} was deleted`);
     }
     return c.body(null, 204);
   });
