@@ -259,8 +259,16 @@ const createRoom = (
           throw syncError(v.code === "malformed" ? "malformed-message" : "append-only-violation", `${v.code}: ${v.message}`, {
             validation: v.code,
           });
-        Y.applyUpdate(doc, update, from); // stored, then relayed, by the next batch
-        if (log) reconcile(log);
+        try {
+          Y.applyUpdate(doc, update, from); // stored, then relayed, by the next batch
+          if (log) reconcile(log);
+        } catch (e) {
+          // Validated but Yjs still failed part-way: memory may now differ from storage. Drop this
+          // copy (the pending batch is then not stored) and reload from storage on next use.
+          broken = true;
+          deps.onBroken(room);
+          throw syncError("malformed-message", `update could not be applied: ${(e as Error).message}`);
+        }
       }),
     receiveAwareness(update, from) {
       try {
