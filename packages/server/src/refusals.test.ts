@@ -449,6 +449,35 @@ describe("malformed frames → 4400, process alive, nothing stored", () => {
   });
 });
 
+describe("mutated valid updates (seeded property test)", () => {
+  it("never crash the server, and the stored log only ever grows by well-formed entries", async () => {
+    const seedValue = Number(process.env.CTXSYNC_SEED ?? (Date.now() + 1) % 1_000_000);
+    console.log(`mutated updates seed=${seedValue} (replay with CTXSYNC_SEED=${seedValue})`);
+    const rnd = prng(seedValue);
+    await seed("mut");
+    const before = openLog(await storedDoc(t.server, "mut")).entries().map((e) => e.id);
+    const outcomes = new Map<number, number>();
+    for (let i = 0; i < 60; i++) {
+      const doc = await storedDoc(t.server, "mut");
+      const update = captureUpdate(doc, () => openLog(doc).append("main", { kind: "user", content: { text: `mutant ${i}` } }));
+      const flips = 1 + Math.floor(rnd() * 3);
+      for (let f = 0; f < flips; f++) update[Math.floor(rnd() * update.length)] = Math.floor(rnd() * 256);
+      const c = rawClient(t.wsUrl, "mut", tok("mut", ALL));
+      await c.opened;
+      c.sendUpdate(update);
+      const r = await Promise.race([c.closed, new Promise<null>((res) => setTimeout(() => res(null), 150))]);
+      outcomes.set(r?.code ?? 0, (outcomes.get(r?.code ?? 0) ?? 0) + 1);
+      if (!r) c.ws.close();
+    }
+    console.log(`mutated updates: close codes ${JSON.stringify(Object.fromEntries(outcomes))} (0 = accepted or ignored)`);
+    for (const code of outcomes.keys()) expect([0, CLOSE_CODES["malformed-message"], CLOSE_CODES["append-only-violation"]]).toContain(code);
+    const after = openLog(await storedDoc(t.server, "mut"));
+    expect(after.entries().map((e) => e.id).slice(0, before.length)).toEqual(before); // append-only
+    for (const name of after.branches().keys()) expect(() => after.transcript(name)).not.toThrow();
+    await stillServesOtherRooms();
+  });
+});
+
 describe("step 2 answers", () => {
   it("answers a client's step 1 with exactly the missing state", async () => {
     await seed("s2");
