@@ -141,10 +141,17 @@ const run = (doc: Y.Doc, update: Uint8Array, rules: UpdateRules): ValidationResu
   const sets = new Map<string, MapSet[]>();
   const newlySetKeys = new Set<string>();
 
+  // Per client, the clock at which the next new struct must start. Yjs integrates a client's structs
+  // in clock order only: what follows a gap would wait in Yjs's pending store, never checked against
+  // what later fills the gap. Such an update is not invalid but early: "missing-dependency".
+  const nextClock = new Map<number, number>();
   for (const s of decoded.structs) {
-    if (s instanceof Y.Skip) continue;
     const known = state(s.id.client);
     if (s.id.clock + s.length <= known) continue; // already integrated: a duplicate delivery
+    const expected = nextClock.get(s.id.client) ?? known;
+    if (s.id.clock > expected || s instanceof Y.Skip)
+      reject("missing-dependency", `update continues client ${s.id.client} at clock ${s.id.clock}; this document has it up to ${expected}`);
+    nextClock.set(s.id.client, s.id.clock + s.length);
     const offset = Math.max(0, known - s.id.clock);
     if (!(s instanceof Y.Item)) reject("bad-content", "garbage-collected structs are not accepted here");
     const item = s as Y.Item;

@@ -146,9 +146,10 @@ describe("append-only validator", () => {
   });
 
   it("rejects unknown shared types and nested types", () => {
-    const { server, client } = setup();
-    expectRejected(server, updateOf(client, () => client.doc.getText("sneaky").insert(0, "x")), "unknown-type");
-    expectRejected(server, updateOf(client, () => client.doc.getArray(LOG_ROOTS.entries).push([new Y.Map()])), "bad-content");
+    const a = setup();
+    expectRejected(a.server, updateOf(a.client, () => a.client.doc.getText("sneaky").insert(0, "x")), "unknown-type");
+    const b = setup(); // a fresh client: after a refused update, the next one would skip clocks
+    expectRejected(b.server, updateOf(b.client, () => b.client.doc.getArray(LOG_ROOTS.entries).push([new Y.Map()])), "bad-content");
   });
 
   it("rejects rewriting conversation info", () => {
@@ -157,7 +158,39 @@ describe("append-only validator", () => {
     expect(validateLogUpdate(server, u1).ok).toBe(true);
     Y.applyUpdate(server.doc, u1);
     const u2 = updateOf(client, () => client.doc.getMap(LOG_ROOTS.info).set("title", "b"));
-    expectRejected(server, u2, "delete");
+    expectRejected(server, u2, "immutable");
+    const b = setup(); // a fresh client: after a refused update, the next one would skip clocks
+    Y.applyUpdate(b.server.doc, updateOf(b.client, () => b.client.setInfo("title", "a")));
+    expectRejected(b.server, updateOf(b.client, () => b.client.doc.getMap(LOG_ROOTS.info).delete("title")), "delete");
+  });
+
+  it("accepts two devices setting the same info key concurrently, and the sync step 2 that follows", () => {
+    const { server, client } = setup();
+    const other = openLog(new Y.Doc(), { device: asDeviceId("other") });
+    Y.applyUpdate(other.doc, Y.encodeStateAsUpdate(server.doc));
+    const u1 = updateOf(client, () => client.setInfo("title", "from client"));
+    const u2 = updateOf(other, () => other.setInfo("title", "from other"));
+    expect(validateLogUpdate(server, u1)).toMatchObject({ ok: true });
+    Y.applyUpdate(server.doc, u1);
+    expect(validateLogUpdate(server, u2)).toMatchObject({ ok: true });
+    Y.applyUpdate(server.doc, u2);
+    // The client catches up from the server: the diff deletes the client's losing value (or the server's).
+    const diff = Y.encodeStateAsUpdate(server.doc, Y.encodeStateVector(client.doc));
+    expect(validateLogUpdate(client, diff)).toMatchObject({ ok: true });
+    Y.applyUpdate(client.doc, diff);
+    expect(client.info("title")).toBe(server.info("title"));
+  });
+
+  it("holds back an update that skips clocks of its client (missing-dependency) and accepts it after the gap is filled", () => {
+    const { server, client } = setup();
+    const u1 = updateOf(client, () => client.append("main", { kind: "user", content: { text: "first" } }));
+    const u2 = updateOf(client, () => client.addNote(client.transcript("main")[0]!.id, "later"));
+    expectRejected(server, u2, "missing-dependency");
+    Y.applyUpdate(server.doc, u1);
+    expect(validateLogUpdate(server, u2)).toMatchObject({ ok: true });
+    Y.applyUpdate(server.doc, u2);
+    expect(server.doc.store.pendingStructs).toBeNull();
+    expect(server.notes().map((n) => n.text)).toEqual(["later"]);
   });
 
   it("rejects malformed updates and random bytes without throwing", () => {

@@ -17,14 +17,18 @@ export type { ValidationCode, ValidationResult } from "./validate-update.js";
  * - every new entry is well-formed, has a fresh id, and its parent exists (in `C` or in the update);
  * - a branch value may only be replaced (never deleted), its head must exist, and a head may
  *   only move to a descendant of the head the writer replaced;
- * - conversation info keys are set once.
+ * - conversation info keys are set once: a writer may not replace a value it has seen. Two devices
+ *   that set the same key concurrently (neither saw the other's value) are both accepted and Yjs
+ *   settles the key last-writer-wins on every replica, as for branch heads; refusing the second one
+ *   would leave its device unable ever to sync again.
  */
 export const logRules = (log: ConversationLog): UpdateRules => ({
   roots: {
     [LOG_ROOTS.entries]: { type: "array", allowDelete: false, value: entryProblem },
     [LOG_ROOTS.notes]: { type: "array", allowDelete: false, value: noteProblem },
     [LOG_ROOTS.branches]: { type: "map", delete: "replace", value: branchProblem },
-    [LOG_ROOTS.info]: { type: "map", delete: "never", value: () => undefined },
+    // "replace": a sync step 2 from a replica that saw both concurrent values carries the loser's deletion.
+    [LOG_ROOTS.info]: { type: "map", delete: "replace", value: () => undefined },
   },
   finish({ arrays, sets }) {
     const fresh = new Map<EntryId, Entry>();
@@ -60,9 +64,8 @@ export const logRules = (log: ConversationLog): UpdateRules => ({
           message: `branch ${s.key}: head moved from ${prev.head} to ${b.head}, which does not descend from it`,
         };
     }
-    const info = log.doc.getMap(LOG_ROOTS.info);
     for (const s of sets.get(LOG_ROOTS.info) ?? []) {
-      if (s.hasPrevious || info.has(s.key)) return { code: "immutable", message: `conversation info ${s.key} is already set` };
+      if (s.hasPrevious) return { code: "immutable", message: `conversation info ${s.key} is already set` };
     }
     return undefined;
   },
