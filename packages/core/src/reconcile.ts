@@ -34,7 +34,11 @@ export const reconcile = (log: ConversationLog): BranchName[] => {
   log.transact(() => {
     for (const leaf of orphans) {
       const name = forkBranchName(leaf);
-      if (yBranches.has(name)) continue;
+      // `_map` keeps a key's last item even when it is deleted. A branch key whose value is deleted
+      // here has a live value elsewhere that has not arrived yet (branches are never deleted; a value
+      // that lost on a server arrives as a deleted item, and before the winner it hides the key).
+      // Writing it again would only add another losing value, which does the same to the next replica.
+      if (yBranches.has(name) || yBranches._map.has(name)) continue;
       const entry = log.get(leaf)!;
       yBranches.set(name, { head: leaf, base: forkPoint(log, leaf), createdBy: RECONCILER, createdAt: entry.meta.time });
       created.push(name);
