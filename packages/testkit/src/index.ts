@@ -8,3 +8,7 @@ export { appendTurn, randomOp } from "./ops.js";
 export { agentStep, randomTurn, sentence, toolCall, userTurn } from "./turns.js";
 export { checkSchedule, forEachSeed, runSchedule } from "./schedule.js";
 export type { PropertyOptions, ScheduleOptions } from "./schedule.js";
+export { replayTranscript, traceFiles, tracesDir, transcriptTurns } from "./traces.js";
+export type { ReplayOptions } from "./traces.js";
+export { addCoverage, emptyCoverage } from "./stats.js";
+export type { Coverage } from "./stats.js";

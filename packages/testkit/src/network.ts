@@ -182,6 +182,7 @@ export const createNetwork = (opts: NetworkOptions): Network => {
   const topology = opts.topology ?? "mesh";
   const doReconcile = opts.reconcile ?? true;
   const doValidate = opts.validate ?? true;
+  const isServer = (i: number) => topology === "star" && i === 0;
   const startTime = opts.startTime ?? 1_700_000_000_000;
 
   let tick = 0;
@@ -382,8 +383,11 @@ export const createNetwork = (opts: NetworkOptions): Network => {
       docs.get(kind)!.on("update", (update: Uint8Array, origin: unknown) => {
         if (!replica.online) return; // written offline: goes out with sync step 2 on reconnect
         if (isRemote(origin)) {
-          // A server relays what it accepted to its other clients; peers in a mesh do not relay.
-          if (topology === "star" && index === 0)
+          // A server relays what it accepted to its other clients, as the update its own document
+          // emits (like the stock y-websocket server: only what was new to the server, self-contained
+          // against its state). Relaying the received bytes instead would forward a sync step 2 that
+          // is a diff against the server's state, not the clients'. Peers in a mesh do not relay.
+          if (isServer(index))
             for (const j of neighbours(index)) if (j !== origin.remoteFrom && replicas[j]!.online) send(index, j, kind, "update", update);
           return;
         }
@@ -450,7 +454,9 @@ export const createNetwork = (opts: NetworkOptions): Network => {
           // Deliver until the queue is empty, then a full round of sync step 1 between all neighbours.
           for (let guard = 0; queue.length > 0 && guard < 10_000; guard++) for (const m of takeDue(true)) deliver(m);
           if (quiet()) return rounds;
-          for (const r of replicas) for (const j of neighbours(r.index)) if (j > r.index || topology === "star") resync(r.index, j, true);
+          // Only pairs that differ need a round trip (an identical pair would exchange empty diffs).
+          for (const r of replicas)
+            for (const j of neighbours(r.index)) if (j > r.index && differ(r, replicas[j]!)) resync(r.index, j, true);
           for (let guard = 0; queue.length > 0 && guard < 10_000; guard++) for (const m of takeDue(true)) deliver(m);
           if (quiet()) return rounds;
         }
@@ -470,6 +476,9 @@ export const createNetwork = (opts: NetworkOptions): Network => {
       queue.length = 0;
     },
   };
+
+  const differ = (a: Replica, b: Replica): boolean =>
+    docKinds.some((k) => !bytesEqual(Y.encodeStateVector(a.docs.get(k)!), Y.encodeStateVector(b.docs.get(k)!)));
 
   /** Quiet: nothing in flight, nothing held, and every document has the same state vector everywhere. */
   const quiet = (): boolean => {

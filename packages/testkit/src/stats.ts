@@ -1,0 +1,37 @@
+import type { ConvergenceReport } from "./check.js";
+import type { Network, NetworkStats } from "./network.js";
+
+/** Totals over many schedules, so a property test can show it exercised what it claims (loss, forks, offline...). */
+export interface Coverage extends NetworkStats {
+  schedules: number;
+  entries: number;
+  forksByReconciler: number;
+  maxAuthors: number;
+  maxReplicas: number;
+}
+
+export const emptyCoverage = (): Coverage => ({
+  schedules: 0,
+  sent: 0,
+  delivered: 0,
+  dropped: 0,
+  duplicated: 0,
+  deferred: 0,
+  yjsPending: 0,
+  resyncs: 0,
+  reconciled: 0,
+  lostOffline: 0,
+  entries: 0,
+  forksByReconciler: 0,
+  maxAuthors: 0,
+  maxReplicas: 0,
+});
+
+export const addCoverage = (c: Coverage, net: Network, report: ConvergenceReport): void => {
+  c.schedules++;
+  for (const k of Object.keys(net.stats) as (keyof NetworkStats)[]) c[k] += net.stats[k];
+  c.entries += report.summary.entries;
+  c.forksByReconciler += report.summary.forksByReconciler;
+  c.maxAuthors = Math.max(c.maxAuthors, report.summary.authors);
+  c.maxReplicas = Math.max(c.maxReplicas, net.replicas.length);
+};
