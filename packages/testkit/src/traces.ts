@@ -100,6 +100,7 @@ const catchUp = (net: Network, r: Replica, id: EntryId | undefined): void => {
   for (let attempt = 0; !has(); attempt++) {
     if (attempt > 50) throw new Error(`SEED=${net.seed}: ${r.name} never received ${id}`);
     if (!r.online) net.goOnline(r.index);
+    if (net.topology === "star") net.goOnline(0); // the server restarts
     for (let t = 0; t < 4 && !has(); t++) net.step();
     if (has()) return;
     const author = [...net.replicas].find((x) => x.log.index.has(id));
