@@ -11,7 +11,7 @@ import { addCoverage, emptyCoverage } from "./stats.js";
 describe("replication property (server + 5 clients, all three documents)", () => {
   it("400 schedules converge", () => {
     const c = emptyCoverage();
-    forEachSeed({ runs: 400, firstSeed: 100_001 }, (seed) => {
+    forEachSeed({ runs: 400, firstSeed: 100_001, replay: "pnpm vitest run packages/testkit/src/convergence-star.test.ts" }, (seed) => {
       const net = runSchedule({ seed, replicas: 6, topology: "star", docs: ["log", "cache", "hidden"] });
       try {
         addCoverage(c, net, assertConverged(net));

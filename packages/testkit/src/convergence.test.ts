@@ -12,7 +12,7 @@ import { addCoverage, emptyCoverage, type Coverage } from "./stats.js";
  */
 const runMany = (runs: number, firstSeed: number, opts: Omit<ScheduleOptions, "seed">): Coverage => {
   const cov = emptyCoverage();
-  forEachSeed({ runs, firstSeed }, (seed) => {
+  forEachSeed({ runs, firstSeed, replay: "pnpm vitest run packages/testkit/src/convergence.test.ts" }, (seed) => {
     const net = runSchedule({ ...opts, seed });
     try {
       addCoverage(cov, net, assertConverged(net));

@@ -1,6 +1,6 @@
 export { createRng, seedFromEnv } from "./rng.js";
 export type { Rng } from "./rng.js";
-export { bytesEqual, createNetwork, DEFAULT_FAULTS, NO_FAULTS } from "./network.js";
+export { bytesEqual, createNetwork, DEFAULT_FAULTS, emptyStats, NO_FAULTS } from "./network.js";
 export type { Authored, Faults, Message, MessageType, Network, NetworkOptions, NetworkStats, RemoteOrigin, Replica, Violation } from "./network.js";
 export { assertConverged, checkConvergence } from "./check.js";
 export type { ConvergenceReport } from "./check.js";

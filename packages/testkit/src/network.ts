@@ -159,6 +159,18 @@ export interface Network {
   destroy(): void;
 }
 
+export const emptyStats = (): NetworkStats => ({
+  sent: 0,
+  delivered: 0,
+  dropped: 0,
+  duplicated: 0,
+  deferred: 0,
+  yjsPending: 0,
+  resyncs: 0,
+  reconciled: 0,
+  lostOffline: 0,
+});
+
 /** Marks a transaction that applied an update received from another replica. */
 export interface RemoteOrigin {
   readonly remoteFrom: number;
@@ -192,17 +204,7 @@ export const createNetwork = (opts: NetworkOptions): Network => {
   const authored = new Map<EntryId, Authored>();
   const violations: Violation[] = [];
   const events: string[] = [];
-  const stats: NetworkStats = {
-    sent: 0,
-    delivered: 0,
-    dropped: 0,
-    duplicated: 0,
-    deferred: 0,
-    yjsPending: 0,
-    resyncs: 0,
-    reconciled: 0,
-    lostOffline: 0,
-  };
+  const stats = emptyStats();
   const note = (line: string) => {
     events.push(`t${tick} ${line}`);
     if (events.length > TRACE_LINES) events.splice(0, events.length - TRACE_LINES);

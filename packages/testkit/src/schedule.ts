@@ -50,6 +50,8 @@ export interface PropertyOptions {
   readonly runs: number;
   /** First seed (default 1): schedule i uses seed `firstSeed + i`. `SEED_BASE` in the environment overrides it. */
   readonly firstSeed?: number;
+  /** The command that replays a seed, printed after `SEED=<n>` on failure (e.g. "pnpm vitest run <file>"). */
+  readonly replay?: string;
 }
 
 /**
@@ -65,9 +67,9 @@ export const forEachSeed = (opts: PropertyOptions, fn: (seed: number) => void, e
       fn(seed);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
-      const err = new Error(msg.includes(`SEED=${seed}`) ? msg : `SEED=${seed}: ${msg}`);
-      err.stack = `${err.message}\n    (replay with SEED=${seed})\n${e instanceof Error ? (e.stack ?? "") : ""}`;
-      console.error(`property failed: replay with SEED=${seed}`);
+      const how = `SEED=${seed}${opts.replay ? ` ${opts.replay}` : ""}`;
+      const err = new Error(msg.includes(`SEED=${seed}`) ? `${msg}\nreplay: ${how}` : `SEED=${seed}: ${msg}\nreplay: ${how}`);
+      console.error(`property failed: replay with ${how}`);
       throw err;
     }
   }

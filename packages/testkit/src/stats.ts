@@ -1,5 +1,5 @@
 import type { ConvergenceReport } from "./check.js";
-import type { Network, NetworkStats } from "./network.js";
+import { emptyStats, type Network, type NetworkStats } from "./network.js";
 
 /** Totals over many schedules, so a property test can show it exercised what it claims (loss, forks, offline...). */
 export interface Coverage extends NetworkStats {
@@ -11,16 +11,8 @@ export interface Coverage extends NetworkStats {
 }
 
 export const emptyCoverage = (): Coverage => ({
+  ...emptyStats(),
   schedules: 0,
-  sent: 0,
-  delivered: 0,
-  dropped: 0,
-  duplicated: 0,
-  deferred: 0,
-  yjsPending: 0,
-  resyncs: 0,
-  reconciled: 0,
-  lostOffline: 0,
   entries: 0,
   forksByReconciler: 0,
   maxAuthors: 0,
