@@ -61,8 +61,18 @@ export interface NetworkOptions {
   readonly replicas: number;
   /** Which documents of the conversation each replica holds (default: only the log `C`). */
   readonly docs?: readonly DocKind[];
-  /** "mesh": every replica talks to every other. "star": replica 0 is a server that relays between clients. */
+  /**
+   * "mesh": every replica talks to every other. "star": replicas 0..servers-1 are servers that validate,
+   * reconcile and relay; every other replica is a client connected to one server at a time.
+   */
   readonly topology?: "mesh" | "star";
+  /**
+   * Star only: how many server instances (default 1). With more than one, servers relay to each other
+   * (as instances share rooms through Redis) and a client lands on a random server at every reconnect.
+   */
+  readonly servers?: number;
+  /** Yjs garbage collection of deleted content, per replica (default true, as y-websocket). */
+  readonly gc?: boolean | ((replica: number) => boolean);
   readonly faults?: Partial<Faults>;
   /** Run the reconciler after remote updates (default true). */
   readonly reconcile?: boolean;
@@ -133,6 +143,10 @@ export interface Network {
   readonly replicas: readonly Replica[];
   readonly docKinds: readonly DocKind[];
   readonly topology: "mesh" | "star";
+  /** Number of server replicas (0 in a mesh); servers are replicas 0..servers-1. */
+  readonly servers: number;
+  /** The server a client is connected to (itself for a server; undefined in a mesh). */
+  serverOf(i: number): number | undefined;
   readonly queue: readonly Message[];
   readonly authored: ReadonlyMap<EntryId, Authored>;
   readonly violations: readonly Violation[];
@@ -194,7 +208,11 @@ export const createNetwork = (opts: NetworkOptions): Network => {
   const topology = opts.topology ?? "mesh";
   const doReconcile = opts.reconcile ?? true;
   const doValidate = opts.validate ?? true;
-  const isServer = (i: number) => topology === "star" && i === 0;
+  const servers = topology === "star" ? (opts.servers ?? 1) : 0;
+  if (topology === "star" && (servers < 1 || servers >= opts.replicas)) throw new Error("a star needs at least one server and one client");
+  const isServer = (i: number) => i < servers;
+  /** For each client of a star, the server it is connected to. */
+  const connectedTo: number[] = Array.from({ length: opts.replicas }, (_, i) => (i < servers ? i : i % servers));
   const startTime = opts.startTime ?? 1_700_000_000_000;
 
   let tick = 0;
@@ -214,7 +232,8 @@ export const createNetwork = (opts: NetworkOptions): Network => {
   const neighbours = (i: number): number[] => {
     const all = replicas.map((r) => r.index).filter((j) => j !== i);
     if (topology === "mesh") return all;
-    return i === 0 ? all : [0];
+    if (!isServer(i)) return [connectedTo[i]!];
+    return all.filter((j) => isServer(j) || connectedTo[j] === i);
   };
 
   const send = (from: number, to: number, doc: DocKind, type: MessageType, payload: Uint8Array): void => {
@@ -300,8 +319,8 @@ export const createNetwork = (opts: NetworkOptions): Network => {
   const deliver = (m: Message): void => {
     const from = replicas[m.from]!;
     const to = replicas[m.to]!;
-    if (!from.online || !to.online) {
-      stats.lostOffline++;
+    if (!from.online || !to.online || !neighbours(m.from).includes(m.to)) {
+      stats.lostOffline++; // the connection it travelled on is closed
       return;
     }
     if (opts.intercept && !opts.intercept(m, network)) {
@@ -347,8 +366,9 @@ export const createNetwork = (opts: NetworkOptions): Network => {
     const device = asDeviceId(`dev${index}`);
     const docs = new Map<DocKind, Y.Doc>();
     const usedClients = new Set<number>();
+    const gc = typeof opts.gc === "function" ? opts.gc(index) : (opts.gc ?? true);
     for (const kind of docKinds) {
-      const doc = new Y.Doc();
+      const doc = new Y.Doc({ gc });
       // Deterministic client ids, so a seed replays the same conflict resolution.
       let client = idRng.int(1, 0x7fffffff);
       while (usedClients.has(client)) client = idRng.int(1, 0x7fffffff);
@@ -408,6 +428,8 @@ export const createNetwork = (opts: NetworkOptions): Network => {
     replicas,
     docKinds,
     topology,
+    servers,
+    serverOf: (i) => (topology === "star" ? connectedTo[i] : undefined),
     queue,
     authored,
     violations,
@@ -442,7 +464,8 @@ export const createNetwork = (opts: NetworkOptions): Network => {
       const r = replicas[i]!;
       if (r.online) return;
       r.online = true;
-      note(`r${i} online`);
+      if (servers > 1 && !isServer(i)) connectedTo[i] = rng.int(0, servers - 1); // any instance behind the load balancer
+      note(`r${i} online${topology === "star" ? ` (server r${connectedTo[i]})` : ""}`);
       for (const j of neighbours(i)) resync(i, j, true);
     },
     resync,

@@ -100,15 +100,21 @@ const catchUp = (net: Network, r: Replica, id: EntryId | undefined): void => {
   for (let attempt = 0; !has(); attempt++) {
     if (attempt > 50) throw new Error(`SEED=${net.seed}: ${r.name} never received ${id}`);
     if (!r.online) net.goOnline(r.index);
-    if (net.topology === "star") net.goOnline(0); // the server restarts
+    for (let s = 0; s < net.servers; s++) net.goOnline(s); // servers restart
     for (let t = 0; t < 4 && !has(); t++) net.step();
     if (has()) return;
     const author = [...net.replicas].find((x) => x.log.index.has(id));
     if (author && !author.online) net.goOnline(author.index);
     if (author) {
-      // In a star the path goes through the server.
-      if (net.topology === "star" && author.index !== 0 && r.index !== 0) net.resync(0, author.index, true);
-      net.resync(r.index, net.topology === "star" && r.index !== 0 ? 0 : author.index, true);
+      // In a star the path goes author -> its server -> (other servers) -> r's server -> r.
+      const a = net.serverOf(author.index);
+      const b = net.serverOf(r.index);
+      if (a === undefined || b === undefined) net.resync(r.index, author.index, true);
+      else {
+        if (a !== author.index) net.resync(author.index, a, true);
+        if (a !== b) net.resync(a, b, true);
+        if (b !== r.index) net.resync(r.index, b, true);
+      }
     }
   }
 };
