@@ -80,6 +80,18 @@ export interface OpenLogOptions {
  */
 export const appendTo = <T>(arr: Y.Array<T>, items: T[]): void => arr.insert(arr.length, items);
 
+/**
+ * Is `key` set in `map` with its value momentarily hidden? `_map` keeps a key's last item even when it
+ * is deleted. Branch and info values are never deleted, only replaced, so a deleted last item means a
+ * write that replaced it has not arrived yet (a value that lost to a concurrent write elsewhere arrives
+ * relayed as a deleted item, and hides the key until the winner comes). Writing the key now would
+ * start over from nothing — a new root on `main` — instead of continuing what the key holds.
+ */
+export const hidden = <T>(map: Y.Map<T>, key: string): boolean => !map.has(key) && map._map.has(key);
+
+const hiddenBranch = (name: string) =>
+  coreError("unknown-branch", `branch ${JSON.stringify(name)} is momentarily unavailable: a concurrent change to it has not arrived yet; retry after the next sync`);
+
 /** A transaction origin marking writes made through this API on this replica. */
 export const LOCAL_ORIGIN = Symbol("ctxsync-local");
 
@@ -133,6 +145,7 @@ export const openLog = (doc: Y.Doc, opts: OpenLogOptions = {}): ConversationLog 
     if (!isBranchName(branchName)) throw coreError("invalid-branch", `invalid branch name ${JSON.stringify(branchName)}`);
     if (o.id !== undefined && inputs.length !== 1) throw coreError("invalid-entry", "an explicit id needs exactly one entry");
     const existing = yBranches.get(branchName);
+    if (!existing && hidden(yBranches, branchName)) throw hiddenBranch(branchName);
     const time = o.time ?? now();
     const meta: EntryMeta = {
       device,
@@ -181,6 +194,7 @@ export const openLog = (doc: Y.Doc, opts: OpenLogOptions = {}): ConversationLog 
       const problem = branchProblem(branchName, record);
       if (problem) throw coreError("invalid-branch", problem);
       const existing = yBranches.get(branchName);
+      if (!existing && hidden(yBranches, branchName)) throw hiddenBranch(branchName);
       if (existing) {
         if (existing.head === at) return branchName;
         throw coreError("branch-exists", `branch ${branchName} already exists (head ${existing.head})`);
@@ -208,7 +222,7 @@ export const openLog = (doc: Y.Doc, opts: OpenLogOptions = {}): ConversationLog 
     notes: (entry) => yNotes.toArray().filter((n) => entry === undefined || n.entry === entry),
     info: (key) => yInfo.get(key),
     setInfo(key, value) {
-      if (yInfo.has(key)) {
+      if (yInfo.has(key) || hidden(yInfo, key)) {
         throw coreError("meta-immutable", `conversation info ${JSON.stringify(key)} is already set`);
       }
       transact(() => yInfo.set(key, value));

@@ -73,4 +73,25 @@ describe("reconcile", () => {
     expect(Object.fromEntries(a.branches())).toEqual(Object.fromEntries(b.branches()));
     expect(orphanedLeaves(a)).toEqual([]);
   });
+
+  it("a device whose branch is momentarily hidden is told so instead of starting the branch over from a new root", () => {
+    const seed = openLog(new Y.Doc(), { device: asDeviceId("seed") });
+    seed.append("main", { kind: "user", content: { text: "R" } });
+    seed.setInfo("title", "t0");
+    const base = Y.encodeStateAsUpdate(seed.doc);
+    const [server, c, a, w] = [replica(1, base), replica(2, base), replica(3, base), replica(4, base)];
+    // A and W continue main concurrently; W wins. The server relays A's step with A's main value deleted.
+    const fromW = updatesOf(w.doc, () => w.append("main", { kind: "assistant", content: { text: "from W" } }));
+    const fromA = updatesOf(a.doc, () => a.append("main", { kind: "assistant", content: { text: "from A" } }));
+    Y.applyUpdate(server.doc, fromW);
+    const relayed = updatesOf(server.doc, () => Y.applyUpdate(server.doc, fromA));
+    Y.applyUpdate(c.doc, relayed);
+    expect(c.branch("main")).toBeUndefined();
+    expect(() => c.append("main", { kind: "user", content: { text: "next" } })).toThrow(/momentarily unavailable/);
+    expect(() => c.fork(c.entries()[0]!.id, "main")).toThrow(/momentarily unavailable/);
+    expect(c.entries().filter((e) => e.parent === null).length).toBe(1); // no second root
+    Y.applyUpdate(c.doc, fromW);
+    const next = c.append("main", { kind: "user", content: { text: "next" } });
+    expect(c.path(next.id).map((e) => e.content)).toEqual([{ text: "R" }, { text: "from W" }, { text: "next" }]);
+  });
 });
