@@ -4,15 +4,26 @@ import { forEachSeed, runSchedule } from "./schedule.js";
 import { addCoverage, emptyCoverage } from "./stats.js";
 
 /**
- * The same property with a server in the middle (replica 0 validates, reconciles and relays, like
- * the sync server) and all three documents of a conversation: log, cache and hidden blobs.
- * A failure prints `SEED=<n>`; `SEED=<n> pnpm vitest run packages/testkit` replays it.
+ * The same property with servers in the middle — they validate, reconcile and relay like the sync
+ * server — and all three documents of a conversation: log, cache and hidden blobs. Odd seeds: one
+ * server and 5 clients. Even seeds: two server instances relaying to each other (as through Redis)
+ * and 5 clients that land on a random instance at every reconnect. Every third seed, the first
+ * server keeps deleted content (Yjs gc off).
+ * A failure prints `SEED=<n>`; `SEED=<n> pnpm vitest run packages/testkit/src/convergence-star.test.ts` replays it.
  */
-describe("replication property (server + 5 clients, all three documents)", () => {
+describe("replication property (servers + 5 clients, all three documents)", () => {
   it("400 schedules converge", () => {
     const c = emptyCoverage();
     forEachSeed({ runs: 400, firstSeed: 100_001, replay: "pnpm vitest run packages/testkit/src/convergence-star.test.ts" }, (seed) => {
-      const net = runSchedule({ seed, replicas: 6, topology: "star", docs: ["log", "cache", "hidden"] });
+      const servers = seed % 2 === 0 ? 2 : 1;
+      const net = runSchedule({
+        seed,
+        replicas: servers + 5,
+        topology: "star",
+        servers,
+        docs: ["log", "cache", "hidden"],
+        gc: (i) => !(i === 0 && seed % 3 === 0),
+      });
       try {
         addCoverage(c, net, assertConverged(net));
       } finally {
@@ -21,7 +32,9 @@ describe("replication property (server + 5 clients, all three documents)", () =>
     });
     if (process.env.SEED) return;
     expect(c.schedules).toBe(400);
+    expect(c.maxReplicas).toBe(7);
     expect(c.dropped).toBeGreaterThan(0);
+    expect(c.deferred).toBeGreaterThan(0);
     expect(c.lostOffline).toBeGreaterThan(0);
     expect(c.forksByReconciler).toBeGreaterThan(50);
     expect(c.maxAuthors).toBeGreaterThanOrEqual(5);

@@ -39,7 +39,8 @@ const expectExercised = (c: Coverage) => {
 
 describe("replication property (mesh of 5 peers)", () => {
   it("600 schedules of the canonical log converge", () => {
-    const c = runMany(600, 1, { replicas: 5, topology: "mesh" });
+    // Every fourth peer keeps deleted content (Yjs gc off): the same documents with other bytes.
+    const c = runMany(600, 1, { replicas: 5, topology: "mesh", gc: (i) => i % 4 !== 3 });
     expect(c.schedules).toBe(replaying ? 1 : 600);
     expectExercised(c);
   });

@@ -17,8 +17,21 @@ export const appendTurn = (net: Network, r: Replica, inputs: readonly EntryInput
 const SHARED_BRANCH_NAMES = ["alt", "experiment", "retry"];
 const INFO_KEYS = ["title", "owner", "project"];
 
+/** Refusals of the typed API that a device meets in normal operation and simply retries later. */
+const expected = (e: unknown, ...codes: string[]): boolean => isCoreError(e) && codes.includes(e.code);
+
 /** One random operation on replica `r`; returns a short description for the event trace. */
 export const randomOp = (net: Network, r: Replica, rng: Rng): string => {
+  try {
+    return op(net, r, rng);
+  } catch (e) {
+    // A branch or info key whose value is momentarily hidden (a concurrent change has not arrived yet).
+    if (expected(e, "unknown-branch", "meta-immutable")) return `${r.name} refused: ${(e as Error).message}`;
+    throw e;
+  }
+};
+
+const op = (net: Network, r: Replica, rng: Rng): string => {
   const log = r.log;
   const entries = log.entries();
   const x = rng.next();
@@ -40,7 +53,7 @@ export const randomOp = (net: Network, r: Replica, rng: Rng): string => {
       if (rng.chance(0.7)) r.branch = made;
       return `${r.name} fork ${made} at ${at}`;
     } catch (e) {
-      if (isCoreError(e) && e.code === "branch-exists") {
+      if (expected(e, "branch-exists")) {
         r.branch = name!;
         return `${r.name} fork ${name} exists: switch`;
       }
