@@ -124,7 +124,7 @@ const appendCase = (name: string, stream: () => () => EntryInput) => {
   const [small, big] = stats as [(typeof stats)[0], (typeof stats)[0]];
   const ratio = big.meanUs / small.meanUs;
   print({ case: "appendRatio", conversation: name, ratio: round(ratio), wallMedianRatio: round(big.medianUs / small.medianUs) });
-  return { us1k: small.meanUs, us100k: big.meanUs, ratio };
+  return { us1k: small.meanUs, us100k: big.meanUs, ratio, wallMedianRatio: big.medianUs / small.medianUs };
 };
 
 // ---- encoded size over content ----
@@ -221,6 +221,7 @@ console.log(
     appendHashUs1k: round(traceAppend.us1k),
     appendHashUs100k: round(traceAppend.us100k),
     appendRatio: round(traceAppend.ratio),
+    appendRatioWallMedian: round(traceAppend.wallMedianRatio),
     appendOf: "90 traces' messages cycled to N entries (built one append at a time); mean CPU µs over the same 1,000 appends at N=1k and N=100k",
     generatedAppendHashUs1k: round(genAppend.us1k),
     generatedAppendHashUs100k: round(genAppend.us100k),
