@@ -119,6 +119,12 @@ const leafProblems = (r: Replica): string[] => {
   const entries = r.docs.get("log")!.getArray<Entry>(LOG_ROOTS.entries).toArray();
   const ids = new Set(entries.map((e) => e.id));
   const parents = new Set(entries.map((e) => e.parent).filter((p): p is EntryId => p !== null));
+  // Branch and info values are replaced, never deleted: once everything has arrived, no key may be left without a value.
+  const doc = r.docs.get("log")!;
+  for (const root of [LOG_ROOTS.branches, LOG_ROOTS.info]) {
+    const map = doc.getMap(root);
+    for (const key of map._map.keys()) if (!map.has(key)) out.push(`${r.name}: ${root}.${key} has no value (deleted)`);
+  }
   const heads = new Set<EntryId>();
   for (const [name, b] of r.log.branches()) {
     heads.add(b.head);

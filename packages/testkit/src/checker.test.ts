@@ -72,6 +72,16 @@ describe("convergence checker", () => {
     expect(net.replicas[2]!.log.size()).toBe(1);
   });
 
+  it("reports a branch deleted behind the validator's back", () => {
+    const net = createNetwork({ seed: 4, replicas: 3, faults: NO_FAULTS, validate: false });
+    say(net, 0, "hello");
+    net.replicas[0]!.log.fork(net.replicas[0]!.log.entries()[0]!.id, "alt");
+    net.settle();
+    net.replicas[2]!.docs.get("log")!.getMap(LOG_ROOTS.branches).delete("alt");
+    net.settle();
+    expect(checkConvergence(net).problems.join("\n")).toMatch(/branches\.alt has no value/);
+  });
+
   it("reports an entry that never left its device", () => {
     const net = createNetwork({ seed: 5, replicas: 3, faults: NO_FAULTS, intercept: (m) => m.from !== 2 });
     say(net, 0, "shared");
