@@ -2,7 +2,7 @@ import * as Y from "yjs";
 import type { PrefixHash } from "./hash.js";
 import { randomId, type EntryId } from "./ids.js";
 import { isJsonObject } from "./json.js";
-import { LOCAL_ORIGIN } from "./log.js";
+import { appendTo, LOCAL_ORIGIN } from "./log.js";
 import { CACHE_ROOTS } from "./names.js";
 
 export type HandleStatus = "warm" | "expired" | "evicted" | "rebuilding";
@@ -128,7 +128,7 @@ export const openCache = (doc: Y.Doc): CacheState => {
     },
     recordUsage(r) {
       const rec: UsageRecord = { ...r, id: r.id ?? `u${randomId(15)}` };
-      tx(() => yUsage.insert(yUsage.length, [rec]));
+      tx(() => appendTo(yUsage, [rec]));
       return rec;
     },
     usage: () => yUsage.toArray(),

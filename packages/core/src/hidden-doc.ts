@@ -2,8 +2,8 @@ import * as Y from "yjs";
 import { canonicalJson } from "./canonical.js";
 import { isEntryId, randomId, type EntryId } from "./ids.js";
 import { isJsonObject, type JsonValue } from "./json.js";
+import { appendTo, LOCAL_ORIGIN } from "./log.js";
 import { insertedValues } from "./inserted.js";
-import { LOCAL_ORIGIN } from "./log.js";
 import { HIDDEN_ROOTS } from "./names.js";
 
 /**
@@ -77,13 +77,13 @@ export const openHidden = (doc: Y.Doc): HiddenState => {
     } else byEntry.set(b.entry, [b]);
   };
   yBlobs.toArray().forEach(add);
-  yBlobs.observe((_, tr) => insertedValues<HiddenBlob>(yBlobs, tr).forEach(add));
+  yBlobs.observe((_, tr) => insertedValues(tr, yBlobs).forEach(add));
   return {
     doc,
     attach(b) {
       const order = b.order ?? byEntry.get(b.entry)?.length ?? 0;
       const blob: HiddenBlob = { ...b, id: `b${randomId(15)}`, order, time: b.time ?? Date.now() };
-      doc.transact(() => yBlobs.insert(yBlobs.length, [blob]), LOCAL_ORIGIN);
+      doc.transact(() => appendTo(yBlobs, [blob]), LOCAL_ORIGIN);
       return blob;
     },
     blobs: (entry) => [...(byEntry.get(entry) ?? [])],

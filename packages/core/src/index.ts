@@ -33,7 +33,8 @@ export { CACHE_ROOTS, docNames, HIDDEN_ROOTS, LOG_ROOTS, parseDocName } from "./
 export type { DocKind, DocNames } from "./names.js";
 export { createLogIndex } from "./log-index.js";
 export type { LogIndex } from "./log-index.js";
-export { LOCAL_ORIGIN, openLog } from "./log.js";
+export { appendTo, LOCAL_ORIGIN, openLog } from "./log.js";
+export { insertedValues } from "./inserted.js";
 export type { AppendOptions, ConversationLog, LogChange, OpenLogOptions } from "./log.js";
 export { orphanedLeaves, reconcile } from "./reconcile.js";
 export { checkpointKey, handleProblem, openCache, usageProblem } from "./cache-doc.js";

@@ -71,6 +71,27 @@ export interface OpenLogOptions {
   readonly now?: () => number;
 }
 
+/**
+ * Append at the end of a Y.Array in O(1). `Y.Array#push` walks the whole list from its start when the
+ * array has no search marker (and pushes never create one), so appending to a log of n entries made
+ * one by one cost O(n): 100k appends took minutes. `insert(length, …)` finds the end through the
+ * search markers it maintains. Same update either way: the new item has the last item as its left
+ * origin and no right origin.
+ */
+export const appendTo = <T>(arr: Y.Array<T>, items: T[]): void => arr.insert(arr.length, items);
+
+/**
+ * Is `key` set in `map` with its value momentarily hidden? `_map` keeps a key's last item even when it
+ * is deleted. Branch and info values are never deleted, only replaced, so a deleted last item means a
+ * write that replaced it has not arrived yet (a value that lost to a concurrent write elsewhere arrives
+ * relayed as a deleted item, and hides the key until the winner comes). Writing the key now would
+ * start over from nothing — a new root on `main` — instead of continuing what the key holds.
+ */
+export const hidden = <T>(map: Y.Map<T>, key: string): boolean => !map.has(key) && map._map.has(key);
+
+const hiddenBranch = (name: string) =>
+  coreError("unknown-branch", `branch ${JSON.stringify(name)} is momentarily unavailable: a concurrent change to it has not arrived yet; retry after the next sync`);
+
 /** A transaction origin marking writes made through this API on this replica. */
 export const LOCAL_ORIGIN = Symbol("ctxsync-local");
 
@@ -88,7 +109,8 @@ export const openLog = (doc: Y.Doc, opts: OpenLogOptions = {}): ConversationLog 
   for (const e of yEntries.toArray()) index.add(e);
 
   const onEntries = (_: Y.YArrayEvent<Entry>, tr: Y.Transaction) => {
-    const added = insertedValues<Entry>(yEntries, tr).filter((e) => index.add(e));
+    const added: Entry[] = [];
+    for (const e of insertedValues(tr, yEntries, (x) => x.parent, (x) => x.id)) if (index.add(e)) added.push(e);
     if (added.length > 0) emit({ type: "entries", added, local: tr.origin === LOCAL_ORIGIN });
   };
   const onBranches = (ev: Y.YMapEvent<Branch>, tr: Y.Transaction) =>
@@ -123,6 +145,7 @@ export const openLog = (doc: Y.Doc, opts: OpenLogOptions = {}): ConversationLog 
     if (!isBranchName(branchName)) throw coreError("invalid-branch", `invalid branch name ${JSON.stringify(branchName)}`);
     if (o.id !== undefined && inputs.length !== 1) throw coreError("invalid-entry", "an explicit id needs exactly one entry");
     const existing = yBranches.get(branchName);
+    if (!existing && hidden(yBranches, branchName)) throw hiddenBranch(branchName);
     const time = o.time ?? now();
     const meta: EntryMeta = {
       device,
@@ -145,7 +168,7 @@ export const openLog = (doc: Y.Doc, opts: OpenLogOptions = {}): ConversationLog 
       ? { ...existing, head }
       : { head, base: null, createdBy: device, createdAt: time };
     transact(() => {
-      yEntries.insert(yEntries.length, made);
+      appendTo(yEntries, made);
       yBranches.set(branchName, next);
     });
     return made;
@@ -171,6 +194,7 @@ export const openLog = (doc: Y.Doc, opts: OpenLogOptions = {}): ConversationLog 
       const problem = branchProblem(branchName, record);
       if (problem) throw coreError("invalid-branch", problem);
       const existing = yBranches.get(branchName);
+      if (!existing && hidden(yBranches, branchName)) throw hiddenBranch(branchName);
       if (existing) {
         if (existing.head === at) return branchName;
         throw coreError("branch-exists", `branch ${branchName} already exists (head ${existing.head})`);
@@ -192,13 +216,13 @@ export const openLog = (doc: Y.Doc, opts: OpenLogOptions = {}): ConversationLog 
     addNote(entry, text, author = device) {
       requireEntry(entry);
       const note: Note = { id: newNoteId(), entry, author, time: now(), text };
-      transact(() => yNotes.insert(yNotes.length, [note]));
+      transact(() => appendTo(yNotes, [note]));
       return note;
     },
     notes: (entry) => yNotes.toArray().filter((n) => entry === undefined || n.entry === entry),
     info: (key) => yInfo.get(key),
     setInfo(key, value) {
-      if (yInfo.has(key)) {
+      if (yInfo.has(key) || hidden(yInfo, key)) {
         throw coreError("meta-immutable", `conversation info ${JSON.stringify(key)} is already set`);
       }
       transact(() => yInfo.set(key, value));

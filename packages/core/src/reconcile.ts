@@ -1,6 +1,6 @@
 import { forkBranchName, RECONCILER, type Branch } from "./branch.js";
 import type { BranchName, EntryId } from "./ids.js";
-import type { ConversationLog } from "./log.js";
+import { hidden, type ConversationLog } from "./log.js";
 import { LOG_ROOTS } from "./names.js";
 
 /** Leaves that no branch points to. Costs O(leaves + branches), not O(entries). */
@@ -34,7 +34,9 @@ export const reconcile = (log: ConversationLog): BranchName[] => {
   log.transact(() => {
     for (const leaf of orphans) {
       const name = forkBranchName(leaf);
-      if (yBranches.has(name)) continue;
+      // A hidden key has a live value elsewhere that has not arrived yet (see `hidden`). Writing it
+      // again would only add another losing value, which hides the key on the next replica in turn.
+      if (yBranches.has(name) || hidden(yBranches, name)) continue;
       const entry = log.get(leaf)!;
       yBranches.set(name, { head: leaf, base: forkPoint(log, leaf), createdBy: RECONCILER, createdAt: entry.meta.time });
       created.push(name);

@@ -37,7 +37,10 @@ export type RootRule =
   | { readonly type: "array"; readonly allowDelete: boolean; readonly value: (v: unknown) => string | undefined }
   | {
       readonly type: "map";
-      /** "never", "always", or "replace": only as part of setting the same key again. */
+      /**
+       * "never", "always", or "replace": only as part of setting the same key again. Under "replace", a
+       * deletion without a new value is "missing-dependency" (early), not "delete": see the deletion check.
+       */
       readonly delete: "never" | "always" | "replace";
       readonly value: (key: string, v: unknown) => string | undefined;
     };
@@ -251,8 +254,17 @@ const run = (doc: Y.Doc, update: Uint8Array, rules: UpdateRules): ValidationResu
           if (rule!.type === "array" && !rule!.allowDelete) reject("delete", `${where.root} is append-only: an item was deleted`);
           if (rule!.type === "map") {
             if (rule!.delete === "never") reject("delete", `${where.root}.${where.sub}: values may not be deleted`);
+            // A deletion with no new value for the key in this update is not necessarily a deletion:
+            // a value that lost to a concurrent write arrives from a relaying server as a deleted item,
+            // and a replica that has not seen the winner yet carries that deletion in its own sync step 2.
+            // A server instance that has not seen the winner either (instances behind a load balancer
+            // lag each other) cannot tell, so the update is early: held until the winner arrives, when
+            // the value is deleted here too and the update applies. A real deletion never applies.
             if (rule!.delete === "replace" && !newlySetKeys.has(`${where.root}\u0000${where.sub}`))
-              reject("delete", `${where.root}.${where.sub} may only be replaced, not deleted`);
+              reject(
+                "missing-dependency",
+                `${where.root}.${where.sub}: the update deletes its value without replacing it (values may only be replaced; the replacing write may not have arrived yet)`,
+              );
           }
         }
         c = itemEnd;

@@ -18,11 +18,14 @@ const setup = () => {
   return { server, client };
 };
 
-/** The update produced by `fn` on the client: everything new since the state before it. */
+/** Capture the update produced by `fn` on the client. */
 const updateOf = (client: ConversationLog, fn: () => void): Uint8Array => {
-  const before = Y.encodeStateVector(client.doc);
+  const updates: Uint8Array[] = [];
+  const on = (u: Uint8Array) => updates.push(u);
+  client.doc.on("update", on);
   fn();
-  return Y.encodeStateAsUpdate(client.doc, before);
+  client.doc.off("update", on);
+  return Y.mergeUpdates(updates);
 };
 
 const expectRejected = (server: ConversationLog, update: Uint8Array, code: string) => {
@@ -115,10 +118,37 @@ describe("append-only validator", () => {
     expectRejected(server, u, "head-not-descendant");
   });
 
-  it("rejects deleting a branch", () => {
+  it("never applies the deletion of a branch (held as early: it may be a lost write whose winner has not arrived)", () => {
     const { server, client } = setup();
     const u = updateOf(client, () => client.doc.getMap(LOG_ROOTS.branches).delete("main"));
-    expectRejected(server, u, "delete");
+    expectRejected(server, u, "missing-dependency");
+  });
+
+  it("accepts, once the winner arrives, a sync step 2 that carries the deletion of a value that lost elsewhere", () => {
+    // Two server instances S1 and S2; a client C relayed through S1 then reconnects to S2, which lags.
+    const seed = openLog(new Y.Doc(), { device: asDeviceId("seed") });
+    const root = seed.append("main", { kind: "user", content: { text: "R" } });
+    const base = Y.encodeStateAsUpdate(seed.doc);
+    const at = (client: number) => {
+      const d = new Y.Doc();
+      d.clientID = client;
+      Y.applyUpdate(d, base);
+      return openLog(d, { device: asDeviceId(`d${client}`) });
+    };
+    const [s1, c, a, w, s2] = [at(1), at(2), at(3), at(4), at(5)];
+    // A and W set the same branch concurrently; W's value wins (higher client id).
+    const fromA = updateOf(a, () => a.fork(root.id, "alt"));
+    const fromW = updateOf(w, () => w.fork(root.id, "alt"));
+    Y.applyUpdate(s1.doc, fromW);
+    const relayed = updateOf(s1, () => Y.applyUpdate(s1.doc, fromA)); // A's value, already deleted on S1
+    Y.applyUpdate(c.doc, relayed);
+    Y.applyUpdate(s2.doc, fromA); // S2 has A's value, live, and not W's yet
+    const diff = Y.encodeStateAsUpdate(c.doc, Y.encodeStateVector(s2.doc));
+    expectRejected(s2, diff, "missing-dependency");
+    Y.applyUpdate(s2.doc, fromW); // the winner reaches S2 (from the other instance)
+    expect(validateLogUpdate(s2, diff)).toMatchObject({ ok: true });
+    Y.applyUpdate(s2.doc, diff);
+    expect(s2.branch("alt")).toEqual(s1.branch("alt"));
   });
 
   it("rejects an entry whose parent does not exist", () => {
@@ -158,7 +188,8 @@ describe("append-only validator", () => {
     expectRejected(server, u2, "immutable");
     const b = setup(); // a fresh client: after a refused update, the next one would skip clocks
     Y.applyUpdate(b.server.doc, updateOf(b.client, () => b.client.setInfo("title", "a")));
-    expectRejected(b.server, updateOf(b.client, () => b.client.doc.getMap(LOG_ROOTS.info).delete("title")), "delete");
+    // A bare deletion is held as early and never applies (see the branch deletion test).
+    expectRejected(b.server, updateOf(b.client, () => b.client.doc.getMap(LOG_ROOTS.info).delete("title")), "missing-dependency");
   });
 
   it("accepts two devices setting the same info key concurrently, and the sync step 2 that follows", () => {
@@ -216,12 +247,12 @@ describe("append-only validator", () => {
 
 describe("validator cost and robustness", () => {
   it("accepts a large offline backlog from another device (long origin chains, no stack overflow)", () => {
-    const { server, client } = setup();
+    const { server } = setup();
     const other = openLog(new Y.Doc(), { device: asDeviceId("other") });
-    const u = updateOf(other, () => {
-      for (let i = 0; i < 20_000; i++) other.append("main", { kind: "user", content: { text: `m${i}` } });
-    });
-    Y.applyUpdate(client.doc, u);
+    Y.applyUpdate(other.doc, Y.encodeStateAsUpdate(server.doc));
+    const before = Y.encodeStateVector(other.doc);
+    for (let i = 0; i < 20_000; i++) other.append("main", { kind: "user", content: { text: `m${i}` } });
+    const u = Y.encodeStateAsUpdate(other.doc, before);
     const r = validateLogUpdate(server, u);
     expect(r, JSON.stringify(r).slice(0, 200)).toMatchObject({ ok: true });
     Y.applyUpdate(server.doc, u);

@@ -1,0 +1,235 @@
+/**
+ * `pnpm bench core`: the cost of the canonical log.
+ * - append + hash: append one entry to a log of N entries and compute the new head's prefix hash,
+ *   averaged over 1,000 appends, at N ≈ 1k and N ≈ 100k. The ratio must stay near 1 (no work in
+ *   proportion to the history per append). Measured on a conversation made of the 90 traces' messages
+ *   (cycled up to 100k entries) and on a generated agent-loop conversation.
+ * - encoded size of `C` ÷ raw content size, for the 90 traces (one update per message, as an agent
+ *   loop appends them) and for the generated 100k conversation. Raw content = UTF-8 bytes of the
+ *   canonical JSON of each entry's content (no ids, no metadata).
+ * - load: decode a 10,000-entry `C` into a new Y.Doc, open the log, build the transcript of `main`.
+ * Prints JSON lines; the last line is the summary.
+ */
+import { readFileSync, statSync } from "node:fs";
+import { asDeviceId, canonicalJson, importMessages, messageToEntry, openLog, parseJsonl, type ConversationLog, type EntryInput } from "@ctxsync/core";
+import { agentStep, createRng, traceFiles, userTurn } from "@ctxsync/testkit";
+import * as Y from "yjs";
+
+const print = (o: Record<string, unknown>) => console.log(JSON.stringify({ bench: "core", ...o }));
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+const utf8Bytes = (s: string) => Buffer.byteLength(s, "utf8");
+const contentBytes = (input: EntryInput) => utf8Bytes(canonicalJson(input.content));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const files = traceFiles(import.meta.dirname);
+if (files.length === 0) {
+  console.error("bench core: the shared traces (../shared/traces from the repository root) were not found");
+  process.exit(1);
+}
+const traces = files.map((f) => ({ file: f, bytes: statSync(f).size, messages: parseJsonl(readFileSync(f, "utf8")) }));
+const traceInputs: EntryInput[] = traces.flatMap((t) => (t.messages[0]?.role === "system" ? t.messages.slice(1) : t.messages).map(messageToEntry));
+
+/** An endless stream of entries: the traces' messages in order, over and over. */
+const cycledTraces = (): (() => EntryInput) => {
+  let i = 0;
+  return () => traceInputs[i++ % traceInputs.length]!;
+};
+/** An endless stream of generated agent-loop entries (user turns, assistant steps with tool calls and results). */
+const generated = (seed: number): (() => EntryInput) => {
+  const rng = createRng(seed);
+  let buffer: EntryInput[] = [];
+  return () => {
+    if (buffer.length === 0) buffer = rng.chance(0.25) ? [userTurn(rng)] : agentStep(rng);
+    return buffer.shift()!;
+  };
+};
+
+const newLog = () => openLog(new Y.Doc(), { device: asDeviceId("bench"), now: () => 1_700_000_000_000 });
+
+/**
+ * Grow `log` to `n` entries on main one append at a time, as an agent loop does (not measured).
+ * Batched set-up would hide per-item costs: a Y.Array built in 100 big pushes has 100 items, one
+ * built by 100k appends has 100k.
+ */
+const grow = (log: ConversationLog, n: number, next: () => EntryInput) => {
+  while (log.size() < n) log.append("main", next());
+};
+
+const APPENDS = 1000;
+const CHUNK = 50;
+
+/** µs of (append one entry, then hash the new head) for each input. */
+const timeAppendHash = (log: ConversationLog, inputs: readonly EntryInput[]): number[] => {
+  const times: number[] = [];
+  let sink = 0;
+  for (const input of inputs) {
+    const a = performance.now();
+    log.append("main", input);
+    sink += log.branchHash("main").length;
+    times.push((performance.now() - a) * 1000);
+  }
+  if (sink === 0) throw new Error("unreachable");
+  return times;
+};
+
+const appendCase = (name: string, stream: () => () => EntryInput) => {
+  const measured: EntryInput[] = [];
+  const s = stream();
+  for (let i = 0; i < APPENDS; i++) measured.push(s());
+  // Warm up the JIT on a throwaway log.
+  const warm = newLog();
+  grow(warm, 2000, stream());
+  timeAppendHash(warm, measured);
+  warm.doc.destroy();
+
+  const sizes = [1_000, 100_000] as const;
+  const logs = sizes.map((n) => {
+    const log = newLog();
+    grow(log, n, stream());
+    log.branchHash("main"); // a running replica has its history's hashes already
+    return log;
+  });
+  // The same 1,000 entries appended to both logs, alternating in chunks so that machine noise hits both
+  // alike. The mean is CPU time (process.cpuUsage), not wall time: on a shared machine a descheduled
+  // process would otherwise count other processes' time slices as ours.
+  const times: number[][] = sizes.map(() => []);
+  const cpuUs = sizes.map(() => 0);
+  for (let c = 0; c < APPENDS; c += CHUNK) {
+    for (let k = 0; k < sizes.length; k++) {
+      const cpu = process.cpuUsage();
+      times[k]!.push(...timeAppendHash(logs[k]!, measured.slice(c, c + CHUNK)));
+      const d = process.cpuUsage(cpu);
+      cpuUs[k]! += d.user + d.system;
+    }
+  }
+  const stats = times.map((t, k) => ({
+    meanUs: cpuUs[k]! / t.length,
+    wallMeanUs: t.reduce((a, b) => a + b, 0) / t.length,
+    medianUs: median(t),
+    p99Us: [...t].sort((a, b) => a - b)[Math.floor(t.length * 0.99)]!,
+  }));
+  sizes.forEach((n, k) =>
+    print({
+      case: "appendHash",
+      conversation: name,
+      entries: n,
+      appends: APPENDS,
+      cpuMeanUs: round(stats[k]!.meanUs),
+      wallMeanUs: round(stats[k]!.wallMeanUs),
+      wallMedianUs: round(stats[k]!.medianUs),
+      wallP99Us: round(stats[k]!.p99Us),
+    }),
+  );
+  logs.forEach((l) => l.doc.destroy());
+  const [small, big] = stats as [(typeof stats)[0], (typeof stats)[0]];
+  const ratio = big.meanUs / small.meanUs;
+  print({ case: "appendRatio", conversation: name, ratio: round(ratio), wallMedianRatio: round(big.medianUs / small.medianUs) });
+  return { us1k: small.meanUs, us100k: big.meanUs, ratio, wallMedianRatio: big.medianUs / small.medianUs };
+};
+
+// ---- encoded size over content ----
+const tracesSize = () => {
+  let encodedPerMessage = 0;
+  let encodedImported = 0;
+  let content = 0;
+  let jsonl = 0;
+  for (const t of traces) {
+    const inputs = (t.messages[0]?.role === "system" ? t.messages.slice(1) : t.messages).map(messageToEntry);
+    // As an agent loop writes it: one append (one update) per message.
+    const log = newLog();
+    for (const input of inputs) log.append("main", input);
+    encodedPerMessage += Y.encodeStateAsUpdate(log.doc).byteLength;
+    // As an import writes it: one transaction (system prompt kept as conversation info).
+    const imported = newLog();
+    importMessages(imported, t.messages);
+    encodedImported += Y.encodeStateAsUpdate(imported.doc).byteLength;
+    for (const input of inputs) content += contentBytes(input);
+    jsonl += t.bytes;
+    log.doc.destroy();
+    imported.doc.destroy();
+  }
+  const ratio = encodedPerMessage / content;
+  print({
+    case: "encodedOverContent",
+    conversation: "traces",
+    traces: traces.length,
+    entries: traceInputs.length,
+    encodedBytes: encodedPerMessage,
+    contentBytes: content,
+    ratio: round(ratio, 3),
+    importedInOneTransaction: { encodedBytes: encodedImported, ratio: round(encodedImported / content, 3) },
+    jsonlBytes: jsonl,
+    encodedOverJsonl: round(encodedPerMessage / jsonl, 3),
+  });
+  return ratio;
+};
+
+const syntheticSize = (n: number) => {
+  const log = newLog();
+  const next = generated(7);
+  let content = 0;
+  // One update per entry, as an agent loop appends them.
+  for (let i = 0; i < n; i++) {
+    const input = next();
+    content += contentBytes(input);
+    log.append("main", input);
+  }
+  const encoded = Y.encodeStateAsUpdate(log.doc);
+  const ratio = encoded.byteLength / content;
+  print({ case: "encodedOverContent", conversation: "generated", entries: log.size(), encodedBytes: encoded.byteLength, contentBytes: content, ratio: round(ratio, 3) });
+  log.doc.destroy();
+  return ratio;
+};
+
+// ---- load ----
+const load = (n: number) => {
+  const log = newLog();
+  const next = cycledTraces();
+  for (let i = 0; i < n; i++) log.append("main", next());
+  const state = Y.encodeStateAsUpdate(log.doc);
+  log.doc.destroy();
+  const runs: number[] = [];
+  const withHash: number[] = [];
+  for (let k = 0; k < 7; k++) {
+    const t0 = performance.now();
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, state);
+    const loaded = openLog(doc);
+    const transcript = loaded.transcript("main");
+    const t1 = performance.now();
+    loaded.branchHash("main"); // first hash of the whole history (later appends reuse it)
+    const t2 = performance.now();
+    if (transcript.length !== n) throw new Error(`loaded ${transcript.length} entries, expected ${n}`);
+    runs.push(t1 - t0);
+    withHash.push(t2 - t0);
+    doc.destroy();
+  }
+  const ms = median(runs.slice(2)); // the first runs warm up the JIT
+  print({ case: "load", conversation: "traces-cycled", entries: n, encodedBytes: state.byteLength, ms: round(ms), withFirstHashMs: round(median(withHash.slice(2))) });
+  return ms;
+};
+
+const traceAppend = appendCase("traces-cycled", cycledTraces);
+const genAppend = appendCase("generated", () => generated(3));
+const encodedTraces = tracesSize();
+const encodedGenerated = syntheticSize(100_000);
+const load10k = load(10_000);
+
+console.log(
+  JSON.stringify({
+    bench: "core",
+    appendHashUs1k: round(traceAppend.us1k),
+    appendHashUs100k: round(traceAppend.us100k),
+    appendRatio: round(traceAppend.ratio),
+    appendRatioWallMedian: round(traceAppend.wallMedianRatio),
+    appendOf: "90 traces' messages cycled to N entries (built one append at a time); mean CPU µs over the same 1,000 appends at N=1k and N=100k",
+    generatedAppendHashUs1k: round(genAppend.us1k),
+    generatedAppendHashUs100k: round(genAppend.us100k),
+    generatedAppendRatio: round(genAppend.ratio),
+    encodedOverContent: round(encodedTraces, 3),
+    encodedOverContentOf: "90 traces, one update per message; content = UTF-8 canonical JSON of entry content",
+    encodedOverContentGenerated100k: round(encodedGenerated, 3),
+    load10kMs: round(load10k),
+    node: process.version,
+  }),
+);
