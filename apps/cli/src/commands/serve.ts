@@ -84,18 +84,15 @@ export const serve: Command = {
     });
     const storage = dbUrl ? `postgres:${redact(dbUrl)}` : `sqlite:${join(data, "ctxsync.db")}`;
     if (secret === undefined) {
-      process.stderr.write(
-        [
-          "",
-          "  ################################################################",
-          "  #  WARNING: ctxsync is running OPEN: no --auth-secret was given. #",
-          "  #  Anyone who can reach this port can read and write every     #",
-          `  #  conversation. Listening on loopback only (${host.padEnd(15)}).   #`,
-          "  #  Set --auth-secret (or CTXSYNC_AUTH_SECRET) to require tokens. #",
-          "  ################################################################",
-          "",
-        ].join("\n") + "\n",
-      );
+      const lines = [
+        "WARNING: ctxsync is running OPEN: no --auth-secret was given.",
+        "Anyone who can reach this port can read and write every",
+        `conversation. Listening on loopback only (${host}).`,
+        "Set --auth-secret (or CTXSYNC_AUTH_SECRET) to require tokens.",
+      ];
+      const width = Math.max(...lines.map((l) => l.length));
+      const bar = `  ${"#".repeat(width + 6)}`;
+      process.stderr.write(["", bar, ...lines.map((l) => `  #  ${l.padEnd(width)}  #`), bar, ""].join("\n") + "\n");
     }
     const wsUrl = node.url.replace(/^http/, "ws");
     process.stdout.write(
