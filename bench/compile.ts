@@ -90,4 +90,4 @@ for (const [name, cfg] of Object.entries(CONFIGS)) {
   console.log(JSON.stringify(line));
   summary[name] = { totalMs: line.totalMs, MBps: line.MBps, prefixBreaks: breaks, estTokensRecomputed: lostTokens };
 }
-console.log(JSON.stringify({ summary: "compile", ...summary }));
+console.log(JSON.stringify({ bench: "compile", ...summary }));
