@@ -36,15 +36,23 @@ export const idbStorage = (opts: IdbStorageOptions = {}): ClientStorage => {
       throw syncError("storage-unavailable", `${what} failed in idb:${dbName}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
     }
   };
-  /** The next sequence number; read from the database the first time a document is touched. */
+  const seqLoads = new Map<string, Promise<void>>();
+  /** The next sequence number; read from the database once per document (concurrent first calls share the read). */
   const nextSeq = async (doc: string): Promise<number> => {
-    let seq = seqs.get(doc);
-    if (seq === undefined) {
-      const keys = await run("load", "readonly", (s) => promisifyRequest(s.getAllKeys(range(doc))));
-      seq = keys.reduce<number>((m, k) => Math.max(m, (k as [string, number])[1]), 0);
+    if (!seqs.has(doc)) {
+      let loading = seqLoads.get(doc);
+      if (!loading) {
+        loading = run("load", "readonly", (s) => promisifyRequest(s.getAllKeys(range(doc)))).then((keys) => {
+          if (!seqs.has(doc)) seqs.set(doc, keys.reduce<number>((m, k) => Math.max(m, (k as [string, number])[1]), 0));
+        });
+        seqLoads.set(doc, loading);
+        loading.finally(() => seqLoads.delete(doc)).catch(() => {});
+      }
+      await loading;
     }
-    seqs.set(doc, seq + 1);
-    return seq + 1;
+    const seq = seqs.get(doc)! + 1;
+    seqs.set(doc, seq);
+    return seq;
   };
 
   return {

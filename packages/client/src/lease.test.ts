@@ -1,0 +1,116 @@
+import { spawn } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { leaseHolder, type Peer } from "./presence.js";
+import { memoryStorage, openSession, type Session } from "./node.js";
+import { startTestServer, type TestServer } from "./testing/server.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..", "..", "..");
+/** Node itself with tsx as a loader (not the tsx wrapper, whose SIGKILL would orphan the real process). */
+const runTs = (script: string, args: string[]) =>
+  spawn(process.execPath, ["--conditions=development", "--import", "tsx", join(here, "testing", script), ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+let server: TestServer;
+const sessions: Session[] = [];
+let n = 0;
+const conv = () => `lease${Date.now().toString(36)}${n++}`;
+const open = async (conversation: string, device: string) => {
+  const s = await openSession({ conversation, device, url: server.url, token: server.token(conversation), storage: memoryStorage(), maxBackoffMs: 200 });
+  sessions.push(s);
+  await s.whenSynced();
+  return s;
+};
+const waitFor = async (cond: () => boolean, what: string, ms = 15_000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterEach(async () => {
+  await Promise.all(sessions.splice(0).map((s) => s.close()));
+});
+afterAll(() => server.stop());
+
+describe("drive lease", () => {
+  it("two devices race to drive a branch: exactly one wins, the other is told who; after the winner leaves the other takes it", async () => {
+    const c = conv();
+    const laptop = await open(c, "laptop");
+    const phone = await open(c, "phone");
+    await waitFor(() => laptop.peers().length === 1 && phone.peers().length === 1, "devices to see each other");
+    const results = await Promise.allSettled([laptop.drive("main"), phone.drive("main")]);
+    const won = results.filter((r) => r.status === "fulfilled");
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    const [winner, loser] = results[0]!.status === "fulfilled" ? [laptop, phone] : [phone, laptop];
+    expect(lost[0]!.reason).toMatchObject({ name: "SyncError", code: "conflict" });
+    expect(lost[0]!.reason.message).toContain(`driven by ${winner.device}`);
+    // Both agree on the driver.
+    await waitFor(() => loser.driver("main")?.device === winner.device, "loser to see the driver");
+    expect(winner.driver("main")?.device).toBe(winner.device);
+    // The non-driver may not append to the branch: it hands input over (or forks).
+    await winner.appendUser("the driver appends");
+    await expect(loser.appendUser("typed on the other device")).rejects.toMatchObject({ code: "conflict" });
+    await expect(loser.drive("main")).rejects.toMatchObject({ code: "conflict" });
+    // The winner goes away: its awareness state disappears and the lease with it.
+    await winner.close();
+    await waitFor(() => loser.driver("main") === undefined, "the lease to expire");
+    const lease = await loser.drive("main");
+    expect(lease.device).toBe(loser.device);
+    await loser.appendUser("now the other device drives");
+  });
+
+  it("a driver killed with SIGKILL loses the lease when its connection drops", async () => {
+    const c = conv();
+    const watcher = await open(c, "watcher");
+    const child = runTs("drive-child.ts", [server.url, c, "doomed"]);
+    let err = "";
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", (d: Buffer) => d.toString().includes("driving") && resolve());
+      child.on("exit", (code) => reject(new Error(`child exited (${code}): ${err}`)));
+    });
+    await waitFor(() => watcher.driver("main")?.device === "doomed", "the watcher to see the child drive");
+    await expect(watcher.drive("main")).rejects.toMatchObject({ code: "conflict" });
+    child.kill("SIGKILL");
+    await waitFor(() => watcher.driver("main") === undefined, "the dead driver's lease to expire");
+    await watcher.drive("main");
+    expect(watcher.driver("main")?.device).toBe("watcher");
+  });
+
+  it("presence shows what others view and the output they are still generating", async () => {
+    const c = conv();
+    const a = await open(c, "agent");
+    const b = await open(c, "viewer");
+    const e = await a.appendUser("hello");
+    b.view(e.id);
+    a.streamPartial({ text: "Thinking about hel" });
+    await waitFor(() => a.peers()[0]?.viewing?.entry === e.id && b.peers()[0]?.partial !== undefined, "presence to propagate");
+    expect(b.peers()[0]!.partial).toEqual({ text: "Thinking about hel" });
+    await a.appendAssistant("Hello!");
+    await waitFor(() => b.peers()[0]?.partial === undefined, "the partial output to clear once the turn is appended");
+    await waitFor(() => b.transcript().length === 2, "the finished turn to arrive");
+  });
+});
+
+describe("lease tie-break", () => {
+  const peer = (clientId: number, device: string, claimedAt: number, until: number): Peer => ({
+    clientId,
+    device,
+    self: false,
+    drives: { branch: "main", claimedAt, until },
+  });
+  it("picks the earliest live claim, then the smaller device id, and ignores expired claims", () => {
+    expect(leaseHolder([peer(1, "b", 10, 100), peer(2, "a", 11, 100)], "main", 50)?.device).toBe("b");
+    expect(leaseHolder([peer(1, "b", 10, 100), peer(2, "a", 10, 100)], "main", 50)?.device).toBe("a");
+    expect(leaseHolder([peer(1, "b", 10, 40), peer(2, "a", 11, 100)], "main", 50)?.device).toBe("a");
+    expect(leaseHolder([peer(1, "b", 10, 40)], "main", 50)).toBeUndefined();
+    expect(leaseHolder([peer(1, "b", 10, 100)], "other", 50)).toBeUndefined();
+  });
+});
