@@ -135,6 +135,8 @@ export interface Session {
   fork(at: string, opts?: { name?: string; switchTo?: boolean }): Promise<BranchName>;
   switchBranch(name: string): void;
   info(key: string): JsonValue | undefined;
+  /** Set a conversation-level fact once (title, the system prompt of an imported trace...). */
+  setInfo(key: string, value: JsonValue): Promise<void>;
   /** Debugging note on an entry (never rendered into a prompt). */
   addNote(entry: string, text: string): Promise<Note>;
   notes(entry?: string): Note[];
@@ -381,6 +383,7 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
       events.emit("branch", { from, to: name, reason: "switch" });
     },
     info: (key) => log.info(key),
+    setInfo: (key, value) => write("log", () => log.setInfo(key, value)),
     addNote: (entry, text) => write("log", () => log.addNote(entry as EntryId, text, o.user ?? device)),
     notes: (entry) => log.notes(entry as EntryId | undefined),
 
