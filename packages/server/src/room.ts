@@ -1,0 +1,285 @@
+import * as Y from "yjs";
+import * as awarenessProtocol from "y-protocols/awareness";
+import {
+  asDeviceId,
+  openLog,
+  parseDocName,
+  reconcile,
+  validateDocUpdate,
+  validateLogUpdate,
+  type ConversationId,
+  type ConversationLog,
+  type DocKind,
+} from "@ctxsync/core";
+import { syncError, toSyncError, type SyncErrorCode } from "@ctxsync/protocol";
+import type { Limits, Timings } from "./config.js";
+import type { Logger } from "./logger.js";
+import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, isNoopUpdate } from "./messages.js";
+import type { ServerMetrics } from "./server-metrics.js";
+import type { DocStore } from "./storage/types.js";
+
+/** One connection as a room sees it. */
+export interface RoomPeer {
+  readonly id: number;
+  readonly closed: boolean;
+  /** Awareness client ids this peer has announced (removed when it leaves). */
+  readonly awarenessIds: Set<number>;
+  send(frame: Uint8Array): void;
+  close(code: SyncErrorCode, message: string): void;
+}
+
+export interface RoomDeps {
+  readonly store: DocStore;
+  readonly logger: Logger;
+  readonly metrics: ServerMetrics;
+  readonly limits: Limits;
+  readonly timings: Timings;
+  /** Called when the room's memory may disagree with storage (a local write could not be stored). */
+  readonly onBroken: (room: Room) => void;
+}
+
+/**
+ * One loaded document. All writes go through one queue per room, in arrival order:
+ * validate → append to storage (durable) → apply → relay → reconcile (its update is stored, then
+ * relayed, too). A rejected or unstorable update is never applied nor relayed.
+ */
+export interface Room {
+  readonly name: string;
+  readonly kind: DocKind;
+  readonly conversation: ConversationId;
+  readonly doc: Y.Doc;
+  /** The typed log view (document `C` only). */
+  readonly log: ConversationLog | undefined;
+  readonly awareness: awarenessProtocol.Awareness;
+  readonly peers: ReadonlySet<RoomPeer>;
+  /** Stored size: snapshot plus updates since (an upper bound between compactions). */
+  bytes(): number;
+  join(peer: RoomPeer): void;
+  leave(peer: RoomPeer): void;
+  answerStep1(stateVector: Uint8Array, peer: RoomPeer): Promise<void>;
+  /** Throws SyncError: forbidden, append-only-violation, malformed-message, document-too-large, storage-unavailable. */
+  receiveUpdate(update: Uint8Array, from: RoomPeer, writable: boolean): Promise<void>;
+  /** Throws SyncError malformed-message on a bad awareness update. */
+  receiveAwareness(update: Uint8Array, from: RoomPeer): void;
+  sendAllAwareness(peer: RoomPeer): void;
+  /** A server-side change (REST fork, import...): stored, relayed, reconciled like a peer's update. */
+  mutate<T>(fn: (room: Room) => T): Promise<T>;
+  compact(): Promise<void>;
+  /** Drain the queue, optionally compact, free memory. */
+  close(opts: { compact: boolean }): Promise<void>;
+}
+
+const SERVER_DEVICE = asDeviceId("ctxsync-server");
+const isPeer = (o: unknown): o is RoomPeer => typeof o === "object" && o !== null && "awarenessIds" in o && "send" in o;
+
+export const loadRoom = async (name: string, deps: RoomDeps): Promise<Room> => {
+  const { conversation, kind } = parseDocName(name);
+  const stored = await deps.store.load(name);
+  const doc = new Y.Doc({ gc: true });
+  try {
+    doc.transact(() => {
+      if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
+      for (const u of stored.updates) Y.applyUpdate(doc, u);
+    });
+  } catch (e) {
+    doc.destroy();
+    throw syncError("internal", `stored document ${name} could not be loaded: ${(e as Error).message}`);
+  }
+  deps.metrics.roomLoads.inc({ kind });
+  const room = createRoom(name, conversation, kind, doc, stored, deps);
+  // Stored data may predate a reconciler run (e.g. a crash between apply and reconcile).
+  if (room.log) await room.mutate(() => undefined);
+  return room;
+};
+
+const createRoom = (
+  name: string,
+  conversation: ConversationId,
+  kind: DocKind,
+  doc: Y.Doc,
+  stored: { seq: number; bytes: number; updates: Uint8Array[]; snapshot?: Uint8Array },
+  deps: RoomDeps,
+): Room => {
+  const { store, logger, metrics, limits, timings } = deps;
+  const log = kind === "log" ? openLog(doc, { device: SERVER_DEVICE }) : undefined;
+  const awareness = new awarenessProtocol.Awareness(doc);
+  awareness.setLocalState(null);
+  const peers = new Set<RoomPeer>();
+  let seq = stored.seq;
+  let snapshotBytes = stored.snapshot?.byteLength ?? 0;
+  let since = { count: stored.updates.length, bytes: stored.bytes - snapshotBytes };
+  let compacting: Promise<void> | null = null;
+  let broken = false;
+  let closed = false;
+  const localPending: Uint8Array[] = [];
+
+  let tail: Promise<unknown> = Promise.resolve();
+  const enqueue = <T>(fn: () => T | Promise<T>): Promise<T> => {
+    const p = tail.then(fn);
+    tail = p.catch(() => undefined);
+    return p;
+  };
+
+  const broadcast = (frame: Uint8Array, except: RoomPeer | null) => {
+    for (const p of peers) if (p !== except && !p.closed) p.send(frame);
+  };
+
+  doc.on("update", (update: Uint8Array, origin: unknown) => {
+    if (isPeer(origin)) broadcast(encodeSyncUpdate(update), origin);
+    else localPending.push(update); // stored by flushLocal before anyone sees it
+  });
+
+  awareness.on(
+    "update",
+    ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
+      const changed = added.concat(updated, removed);
+      if (isPeer(origin)) {
+        for (const id of added) origin.awarenessIds.add(id);
+        for (const id of updated) origin.awarenessIds.add(id);
+        for (const id of removed) origin.awarenessIds.delete(id);
+      }
+      if (changed.length === 0) return;
+      broadcast(encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(awareness, changed)), isPeer(origin) ? origin : null);
+    },
+  );
+
+  const appended = (s: number, n: number) => {
+    seq = Math.max(seq, s);
+    since = { count: since.count + 1, bytes: since.bytes + n };
+  };
+
+  const flushLocal = async () => {
+    while (localPending.length > 0) {
+      const u = localPending[0]!;
+      try {
+        appended(await store.append(name, u), u.byteLength);
+      } catch (e) {
+        // The change is in memory but not on disk: drop this copy of the room so nobody builds on it.
+        broken = true;
+        deps.onBroken(room);
+        throw toSyncError(e, "storage-unavailable");
+      }
+      localPending.shift();
+      metrics.updates.inc({ kind, origin: "server" });
+      broadcast(encodeSyncUpdate(u), null);
+    }
+  };
+
+  const maybeCompact = () => {
+    if (compacting || closed || since.count < timings.compactAfterUpdates) return;
+    // Off the hot path: the snapshot is encoded after the current write has been relayed.
+    setImmediate(() => {
+      room.compact().catch((e) => logger.warn("compaction-failed", { room: name, error: String(e) }));
+    });
+  };
+
+  const checkOpen = () => {
+    if (broken || closed) throw syncError("storage-unavailable", `document ${name} is being unloaded; reconnect`);
+  };
+
+  const room: Room = {
+    name,
+    kind,
+    conversation,
+    doc,
+    log,
+    awareness,
+    peers,
+    bytes: () => snapshotBytes + since.bytes,
+    join(peer) {
+      peers.add(peer);
+      peer.send(encodeSyncStep1(Y.encodeStateVector(doc)));
+      if (awareness.getStates().size > 0) room.sendAllAwareness(peer);
+    },
+    leave(peer) {
+      if (!peers.delete(peer)) return;
+      if (peer.awarenessIds.size > 0) awarenessProtocol.removeAwarenessStates(awareness, [...peer.awarenessIds], null);
+    },
+    answerStep1: (stateVector, peer) =>
+      enqueue(() => {
+        if (!peer.closed && !closed) peer.send(encodeSyncStep2(Y.encodeStateAsUpdate(doc, stateVector)));
+      }),
+    receiveUpdate: (update, from, writable) =>
+      enqueue(async () => {
+        if (from.closed) return; // an earlier message of this peer was refused: drop the rest
+        checkOpen();
+        let noop: boolean;
+        try {
+          noop = isNoopUpdate(doc, update);
+        } catch (e) {
+          throw syncError("malformed-message", `malformed update: ${(e as Error).message}`);
+        }
+        if (noop) return; // e.g. a reconnecting client's step 2 that holds nothing new
+        if (!writable) throw syncError("forbidden", `read-only connection: updates to ${name} are not accepted`);
+        if (room.bytes() + update.byteLength > limits.maxDocumentBytes)
+          throw syncError("document-too-large", `document ${name} would exceed ${limits.maxDocumentBytes} bytes`);
+        const v = log ? validateLogUpdate(log, update) : validateDocUpdate(kind, { doc }, update);
+        if (!v.ok)
+          throw syncError(v.code === "malformed" ? "malformed-message" : "append-only-violation", `${v.code}: ${v.message}`, {
+            validation: v.code,
+          });
+        appended(await store.append(name, update).catch((e) => Promise.reject(toSyncError(e, "storage-unavailable"))), update.byteLength);
+        Y.applyUpdate(doc, update, from);
+        metrics.updates.inc({ kind, origin: "peer" });
+        if (log) {
+          reconcile(log);
+          await flushLocal();
+        }
+        maybeCompact();
+      }),
+    receiveAwareness(update, from) {
+      try {
+        awarenessProtocol.applyAwarenessUpdate(awareness, update, from);
+      } catch (e) {
+        throw syncError("malformed-message", `malformed awareness update: ${(e as Error).message}`);
+      }
+    },
+    sendAllAwareness(peer) {
+      const ids = [...awareness.getStates().keys()];
+      if (ids.length > 0) peer.send(encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(awareness, ids)));
+    },
+    mutate: (fn) =>
+      enqueue(async () => {
+        checkOpen();
+        let out: ReturnType<typeof fn>;
+        try {
+          out = fn(room);
+          if (log) reconcile(log);
+        } finally {
+          await flushLocal(); // whatever reached the document must reach storage
+        }
+        maybeCompact();
+        return out;
+      }),
+    compact() {
+      if (compacting) return compacting;
+      const run = async () => {
+        const snap = await enqueue(() => {
+          if (broken) return undefined;
+          return { data: Y.encodeStateAsUpdate(doc), upTo: seq, count: since.count, bytes: since.bytes };
+        });
+        if (!snap || snap.count === 0) return;
+        await store.compact(name, snap.data, snap.upTo);
+        since = { count: since.count - snap.count, bytes: since.bytes - snap.bytes };
+        snapshotBytes = snap.data.byteLength;
+        metrics.compactions.inc({ kind });
+        logger.debug("compacted", { room: name, snapshotBytes, folded: snap.count });
+      };
+      compacting = run().finally(() => {
+        compacting = null;
+      });
+      return compacting;
+    },
+    async close({ compact }) {
+      await enqueue(() => undefined);
+      if (compact && !broken && since.count > 0) await room.compact().catch((e) => logger.warn("compaction-failed", { room: name, error: String(e) }));
+      else if (compacting) await compacting.catch(() => undefined);
+      closed = true;
+      awareness.destroy();
+      log?.destroy();
+      doc.destroy();
+      metrics.roomUnloads.inc({ kind });
+    },
+  };
+  return room;
+};

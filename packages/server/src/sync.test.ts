@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { WebsocketProvider } from "y-websocket";
+import * as Y from "yjs";
+import { openCache, openHidden, openLog, type EntryId } from "@ctxsync/core";
+import { signToken, type Scope } from "@ctxsync/protocol";
+import { rawClient, startTestServer, waitFor, type TestServer } from "./testing/harness.js";
+
+const SECRET = "test-secret";
+const tok = (conversation: string, scopes: Scope[], ttlSeconds = 600) => signToken(SECRET, { conversation, scopes, ttlSeconds });
+
+const USAGE = {
+  time: 1,
+  device: "dev-b",
+  provider: "openai",
+  model: "o3",
+  renderContextHash: "rc",
+  promptTokens: 10,
+  cachedTokens: 0,
+  expectedCachedTokens: 0,
+  cacheWriteTokens: 0,
+  outputTokens: 1,
+};
+const provider = (t: TestServer, room: string, doc: Y.Doc, token?: string) =>
+  new WebsocketProvider(t.wsUrl, room, doc, {
+    WebSocketPolyfill: WebSocket as never,
+    disableBc: true,
+    ...(token ? { params: { token } } : {}),
+  });
+const synced = (p: WebsocketProvider) => new Promise<void>((res) => (p.synced ? res() : p.once("sync", (s: boolean) => s && res())));
+
+describe("sync with the stock y-websocket client", () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ secret: SECRET });
+  });
+  afterAll(() => t.close());
+
+  it("relays appends between two clients for C, C/cache and C/hidden", async () => {
+    const token = tok("conv1", ["read", "append", "hidden"]);
+    const a = { log: new Y.Doc(), cache: new Y.Doc(), hidden: new Y.Doc() };
+    const b = { log: new Y.Doc(), cache: new Y.Doc(), hidden: new Y.Doc() };
+    const rooms = { log: "conv1", cache: "conv1/cache", hidden: "conv1/hidden" } as const;
+    const ps = (["log", "cache", "hidden"] as const).flatMap((k) => [provider(t, rooms[k], a[k], token), provider(t, rooms[k], b[k], token)]);
+    await Promise.all(ps.map(synced));
+    const la = openLog(a.log);
+    const lb = openLog(b.log);
+    const e1 = la.append("main", { kind: "user", content: { text: "hello from a" } });
+    await waitFor(() => lb.size() === 1, 5000, "b sees a's entry");
+    lb.append("main", { kind: "assistant", content: { text: "hi from b" } });
+    await waitFor(() => la.size() === 2, 5000, "a sees b's entry");
+    expect(la.transcript("main").map((e) => e.content)).toEqual([{ text: "hello from a" }, { text: "hi from b" }]);
+
+    openHidden(a.hidden).attach({ entry: e1.id, provider: "openai", model: "o3", kind: "openai.reasoning", data: { enc: "xyz" } });
+    await waitFor(() => openHidden(b.hidden).all().length === 1, 5000, "b sees the blob");
+    openCache(b.cache).recordUsage(USAGE);
+    await waitFor(() => openCache(a.cache).usage().length === 1, 5000, "a sees the usage record");
+    // Stored, not just relayed.
+    const stored = await t.server.store.load("conv1");
+    expect(stored.updates.length).toBeGreaterThan(0);
+    ps.forEach((p) => p.destroy());
+  });
+});
