@@ -1,0 +1,33 @@
+import { chatGroups, chatLayout, renderLayout, type ChatMessage, type OpenAIChatRequest } from "./openai-chat.js";
+import type { Renderer } from "../render.js";
+
+export const RENDERER_VERSION = "deepseek/1";
+
+/** An assistant message with DeepSeek's plain-text `reasoning_content`. */
+export type DeepSeekMessage = ChatMessage | { role: "assistant"; content: string; reasoning_content?: string; tool_calls?: NonNullable<Extract<ChatMessage, { role: "assistant" }>["tool_calls"]> };
+export interface DeepSeekRequest extends Omit<OpenAIChatRequest, "messages" | "prompt_cache_key"> {
+  messages: DeepSeekMessage[];
+}
+
+/**
+ * Legacy `deepseek-reasoner` (R1) rejects `reasoning_content` in history (400), so it is stripped
+ * from every turn — consistently, which keeps the prefix stable. Every other model (V3/V4, thinking
+ * mode or not) gets it back on every assistant turn that has it: V4 thinking mode requires it on
+ * tool-call turns and ignores it elsewhere (PROVIDERS.md §5).
+ */
+export const isLegacyReasoner = (model: string): boolean => /deepseek-reasoner|deepseek-r1/i.test(model);
+
+export const deepseek: Renderer<DeepSeekRequest> = {
+  id: "deepseek",
+  version: RENDERER_VERSION,
+  render(env) {
+    const legacy = isLegacyReasoner(env.ctx.model);
+    const groups = chatGroups(
+      env,
+      legacy ? "omit" : "reasoning_content",
+      `${env.ctx.model} rejects reasoning_content in history; it is left out of every turn`,
+    );
+    // DeepSeek caches automatically by prefix; it has no prompt_cache_key.
+    return renderLayout<DeepSeekRequest>(chatLayout(env, {}, groups));
+  },
+};

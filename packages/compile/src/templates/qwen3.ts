@@ -1,0 +1,20 @@
+import type { Renderer } from "../render.js";
+import { writeChatml } from "./chatml.js";
+import { renderPrompt, type CompletionRequest } from "./prompt.js";
+
+export const RENDERER_VERSION = "qwen3/1";
+
+/**
+ * Qwen3's ChatML template with reasoning kept in every turn (like Qwen3.8 `preserve_thinking`,
+ * llama.cpp `--reasoning-preserve`). `options.reasoning: "stock"` reproduces the stock template,
+ * which drops `<think>` blocks of turns before the last user query (PROVIDERS.md §7) — the
+ * cache-breaking behaviour `explain` reports as `reasoning-dropped`.
+ */
+export const qwen3: Renderer<CompletionRequest> = {
+  id: "qwen3",
+  version: RENDERER_VERSION,
+  render: (env) =>
+    renderPrompt(env, (w) =>
+      writeChatml(env, w, { stock: env.ctx.options.reasoning === "stock", enableThinking: env.ctx.options.enableThinking !== false }),
+    ),
+};

@@ -1,0 +1,92 @@
+// Test support: the 90 real traces of ../shared/traces, imported into fresh logs, with
+// synthetic reasoning and hidden blobs drawn from a replayable seed.
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as Y from "yjs";
+import { asDeviceId, importMessages, openLog, parseJsonl, SYSTEM_PROMPT_INFO, type Entry, type EntryId, type HiddenBlob } from "@ctxsync/core";
+import type { ToolSpec } from "./context.js";
+import { testBlob } from "./fixtures.test-util.js";
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+export const TRACES_DIR = resolve(REPO_ROOT, "../shared/traces");
+
+export const traceFiles = (): string[] =>
+  readdirSync(TRACES_DIR, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .flatMap((d) => readdirSync(join(TRACES_DIR, d.name)).filter((f) => f.endsWith(".jsonl")).map((f) => join(d.name, f)))
+    .sort();
+
+/** mulberry32: a small deterministic PRNG, so a failing run can be replayed from its seed. */
+export const prng = (seed: number): (() => number) => {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+};
+
+export const seedFromEnv = (): number => {
+  const env = process.env.PROPERTY_SEED;
+  return env !== undefined && env !== "" ? Number(env) >>> 0 : Math.floor(Math.random() * 2 ** 32);
+};
+
+export interface LoadedTrace {
+  readonly name: string;
+  readonly entries: readonly Entry[];
+  readonly system: string | undefined;
+  /** Tool specs from the tool names the trace calls (traces carry no schemas), in a shuffled order. */
+  readonly tools: readonly ToolSpec[];
+  readonly blobs: ReadonlyMap<EntryId, HiddenBlob[]>;
+  /** Index of every assistant entry in `entries`. */
+  readonly assistantAt: readonly number[];
+}
+
+/** A marker carried by blobs from a provider no renderer serves: it must never appear in a request. */
+export const FOREIGN_MARKER = "FOREIGN-BLOB-NEVER-RENDER";
+
+/**
+ * Import one trace; with probability `reasoningRate` an assistant turn gets visible reasoning,
+ * and every assistant turn gets hidden blobs for each provider family plus one foreign blob.
+ */
+export const loadTrace = (file: string, rand: () => number, reasoningRate = 0.5): LoadedTrace => {
+  const messages = parseJsonl(readFileSync(join(TRACES_DIR, file), "utf8"));
+  let n = 0;
+  const withReasoning = messages.map((m) =>
+    m.role === "assistant" && rand() < reasoningRate ? { ...m, reasoning_content: `Let me think about step ${n++}: ${m.content.slice(0, 40)}` } : m,
+  );
+  let clock = 0;
+  const log = openLog(new Y.Doc(), { device: asDeviceId("dtest"), now: () => ++clock });
+  const entries: Entry[] = [];
+  // Deterministic ids keep golden output stable; importMessages appends in one transaction.
+  importMessages(log, withReasoning, { time: 0 });
+  for (const e of log.transcript("main")) entries.push(e);
+  const system = log.info(SYSTEM_PROMPT_INFO);
+  const names = new Set<string>();
+  const blobs = new Map<EntryId, HiddenBlob[]>();
+  const assistantAt: number[] = [];
+  entries.forEach((e, i) => {
+    if (e.kind !== "assistant") return;
+    assistantAt.push(i);
+    for (const tc of e.content.toolCalls ?? []) names.add(tc.name);
+    const k = e.id;
+    const list: HiddenBlob[] = [
+      testBlob(k, "anthropic", "claude-sonnet-4-5-20250929", "anthropic.thinking", 0, { thinking: `thought ${k} "quoted" \u00e9`, signature: `sig/${k}+==` }),
+      testBlob(k, "openai", "gpt-5.4", "openai.reasoning", 1, { id: `rs_${k}`, encrypted_content: `enc:${k}`, summary: [{ type: "summary_text", text: `sum ${k}` }] }),
+      testBlob(k, "openai", "gpt-5.4", "openai.response", 2, { id: `resp_${k}` }),
+      testBlob(k, "google", "gemini-3-pro", "gemini.thought_signature", 3, { part: 0, signature: `ts_${k}` }),
+      testBlob(k, "elsewhere", "x-1", "elsewhere.secret", 4, { data: FOREIGN_MARKER }),
+    ];
+    if (rand() < 0.3) list.push(testBlob(k, "anthropic", "claude-sonnet-4-5-20250929", "anthropic.redacted_thinking", 5, { data: `redacted-${k}` }));
+    blobs.set(k, list);
+  });
+  const tools: ToolSpec[] = [...names].map((name) => ({ name, description: `the ${name} tool`, parameters: { type: "object", properties: {} } }));
+  for (let i = tools.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [tools[i], tools[j]] = [tools[j]!, tools[i]!];
+  }
+  return { name: file, entries, system: typeof system === "string" ? system : undefined, tools, blobs, assistantAt };
+};

@@ -1,0 +1,76 @@
+import type { EntryId } from "@ctxsync/core";
+
+export type SegmentKind = "params" | "system" | "tools" | "entry" | "generation-prompt";
+
+/** A segment as a renderer writes it: its text and what it stands for. */
+export interface SegmentDraft {
+  readonly kind: SegmentKind;
+  /** The log entries rendered in this segment (several when a provider merges consecutive turns into one message). */
+  readonly entryIds?: readonly EntryId[];
+  /** The role the segment is rendered as (user, assistant, tool, system...). */
+  readonly role?: string;
+  /** An assistant segment rendered with its reasoning (visible or hidden). */
+  readonly reasoning?: boolean;
+  /** Number of hidden blobs rendered into this segment. */
+  readonly hidden?: number;
+}
+
+export interface WrittenSegment extends SegmentDraft {
+  readonly text: string;
+  /** UTF-8 byte offsets into the written stream. */
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * Builds the byte stream a manifest indexes: raw glue plus named segments, in order.
+ * Offsets are UTF-8 bytes (what a provider receives), computed as the stream grows.
+ */
+export interface StreamWriter {
+  raw(text: string): void;
+  segment(draft: SegmentDraft, text: string): void;
+  readonly segments: readonly WrittenSegment[];
+  bytes(): number;
+  text(): string;
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+const byteLength = (s: string): number => {
+  // Fast path for ASCII (the common case): one byte per UTF-16 unit.
+  if (!NON_ASCII.test(s)) return s.length;
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2; // a surrogate pair: 4 bytes for 2 units
+      i++;
+    } else n += 2; // 3 bytes (lone surrogates are encoded as U+FFFD, also 3 bytes)
+  }
+  return n;
+};
+
+export const utf8Length = byteLength;
+
+export const createWriter = (): StreamWriter => {
+  const parts: string[] = [];
+  const segments: WrittenSegment[] = [];
+  let offset = 0;
+  return {
+    raw(text) {
+      parts.push(text);
+      offset += byteLength(text);
+    },
+    segment(draft, text) {
+      const start = offset;
+      parts.push(text);
+      offset += byteLength(text);
+      segments.push({ ...draft, text, start, end: offset });
+    },
+    segments,
+    bytes: () => offset,
+    text: () => parts.join(""),
+  };
+};
