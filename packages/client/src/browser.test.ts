@@ -52,7 +52,7 @@ describe.skipIf(missing && !required)("browser client (real Chromium, IndexedDB 
   });
   afterAll(async () => {
     await browser?.close();
-    await sync?.stop();
+    await sync?.destroy();
     await new Promise<void>((r) => (web ? web.close(() => r()) : r()));
   });
 
@@ -71,7 +71,7 @@ describe.skipIf(missing && !required)("browser client (real Chromium, IndexedDB 
     await sync.stop();
     const context = await browser.newContext();
     const page = await context.newPage();
-    const url = `${origin}/?conv=${conv}&db=db-${conv}&device=tab1&sync=${encodeURIComponent(sync.url)}`;
+    const url = `${origin}/?conv=${conv}&db=db-${conv}&device=tab1&sync=${encodeURIComponent(sync.url)}&token=${sync.token(conv)}`;
     await page.goto(url);
     await page.waitForSelector("body[data-ready='1']");
     expect(await page.evaluate(() => (window as any).ctxsync.open())).toBe(0);
@@ -89,7 +89,7 @@ describe.skipIf(missing && !required)("browser client (real Chromium, IndexedDB 
     await sync.start();
     await page.evaluate(() => (window as any).ctxsync.whenSynced());
     await page.waitForSelector("#status:text('synced')");
-    const fresh = await openSession({ conversation: conv, url: sync.url, storage: memoryStorage() });
+    const fresh = await openSession({ conversation: conv, url: sync.url, token: sync.token(conv), storage: memoryStorage() });
     await fresh.whenSynced();
     expect(fresh.transcript().map((e) => e.id)).toEqual(ids);
     await fresh.close();

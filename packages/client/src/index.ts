@@ -9,6 +9,7 @@ export type {
   Session,
   SessionChange,
   SessionEvents,
+  SessionCompileOptions,
   SessionOptions,
   SyncStatus,
 } from "./session.js";

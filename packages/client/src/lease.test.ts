@@ -35,7 +35,7 @@ beforeAll(async () => {
 afterEach(async () => {
   await Promise.all(sessions.splice(0).map((s) => s.close()));
 });
-afterAll(() => server.stop());
+afterAll(() => server.destroy());
 
 describe("drive lease", () => {
   it("two devices race to drive a branch: exactly one wins, the other is told who; after the winner leaves the other takes it", async () => {
@@ -69,7 +69,7 @@ describe("drive lease", () => {
   it("a driver killed with SIGKILL loses the lease when its connection drops", async () => {
     const c = conv();
     const watcher = await open(c, "watcher");
-    const child = runTs("drive-child.ts", [server.url, c, "doomed"]);
+    const child = runTs("drive-child.ts", [server.url, c, "doomed", server.token(c)]);
     let err = "";
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     await new Promise<void>((resolve, reject) => {

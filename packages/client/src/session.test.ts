@@ -32,7 +32,7 @@ afterEach(async () => {
   await server.start();
 });
 afterAll(async () => {
-  await server.stop();
+  await server.destroy();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 

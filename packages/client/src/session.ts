@@ -10,6 +10,7 @@ import {
   openHidden,
   openLog,
   reconcile,
+  SYSTEM_PROMPT_INFO,
   type AssistantContent,
   type Branch,
   type BranchName,
@@ -27,6 +28,7 @@ import {
   type Note,
   type UsageRecord,
 } from "@ctxsync/core";
+import { compile as compileTranscript, isCompileError, type CompileOptions, type CompileResult, type RenderContext, type RendererId, type RequestByRenderer } from "@ctxsync/compile";
 import { canWrite, syncError, type Scope, type SyncError } from "@ctxsync/protocol";
 import { connectDoc, type DocConnection, type WebSocketLike } from "./connection.js";
 import { toClientError } from "./errors.js";
@@ -105,6 +107,10 @@ export interface Lease {
   release(): void;
 }
 
+export interface SessionCompileOptions extends Omit<CompileOptions, "hidden" | "conversation" | "branch"> {
+  readonly branch?: string;
+}
+
 export interface BranchInfo extends Branch {
   readonly name: BranchName;
 }
@@ -141,6 +147,11 @@ export interface Session {
   addNote(entry: string, text: string): Promise<Note>;
   notes(entry?: string): Note[];
 
+  /**
+   * Compile a branch (default: the current one) into a provider request plus its manifest, with
+   * this conversation's hidden blobs. Without `system`, the conversation's imported system prompt is used.
+   */
+  compile<P extends RendererId>(ctx: RenderContext & { readonly provider: P }, opts?: SessionCompileOptions): CompileResult<RequestByRenderer[P]>;
   attachHidden(entry: string, blob: Omit<HiddenBlob, "id" | "entry" | "order" | "time"> & { order?: number }): Promise<HiddenBlob>;
   hiddenBlobs(entry: string): HiddenBlob[];
   recordUsage(r: Omit<UsageRecord, "id" | "device" | "time"> & { time?: number }): Promise<UsageRecord>;
@@ -387,6 +398,21 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
     addNote: (entry, text) => write("log", () => log.addNote(entry as EntryId, text, o.user ?? device)),
     notes: (entry) => log.notes(entry as EntryId | undefined),
 
+    compile(ctx, opts = {}) {
+      const { branch = current, ...rest } = opts;
+      const system = ctx.system ?? log.info(SYSTEM_PROMPT_INFO);
+      try {
+        return compileTranscript(session.transcript(branch), { ...ctx, ...(typeof system === "string" ? { system } : {}) }, {
+          ...rest,
+          conversation: o.conversation,
+          branch,
+          ...(hidden ? { hidden: (id: EntryId) => hidden.blobs(id) } : {}),
+        });
+      } catch (e) {
+        if (isCompileError(e)) throw syncError("bad-request", e.message, { compileCode: e.code });
+        throw toClientError(e);
+      }
+    },
     attachHidden: (entry, blob) =>
       write("hidden", () => {
         if (!log.get(entry as EntryId)) throw syncError("not-found", `no entry ${entry} to attach a hidden blob to`);

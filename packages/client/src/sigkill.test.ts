@@ -19,14 +19,14 @@ beforeAll(async () => {
   server = await startTestServer();
 });
 afterAll(async () => {
-  await server.stop();
+  await server.destroy();
   rmSync(dir, { recursive: true, force: true });
 });
 
 it("a client killed with SIGKILL right after an append returned finds the entry in storage on restart and syncs it", async () => {
   await server.stop(); // nothing can leave the process: only local storage can keep the entries
   const conversation = `kill${Date.now().toString(36)}`;
-  const child = runTs("append-child.ts", [dir, server.url, conversation]);
+  const child = runTs("append-child.ts", [dir, server.url, conversation, server.token(conversation)]);
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const acknowledged = await new Promise<string[]>((resolve, reject) => {
@@ -53,10 +53,10 @@ it("a client killed with SIGKILL right after an append returned finds the entry 
 
   // Then with the server up: they reach the server.
   await server.start();
-  const online = await openSession({ conversation, url: server.url, storage: fsStorage({ dir }) });
+  const online = await openSession({ conversation, url: server.url, token: server.token(conversation), storage: fsStorage({ dir }) });
   await online.whenSynced();
   await online.close();
-  const fresh = await openSession({ conversation, url: server.url, storage: memoryStorage() });
+  const fresh = await openSession({ conversation, url: server.url, token: server.token(conversation), storage: memoryStorage() });
   await fresh.whenSynced();
   const onServer = fresh.transcript().map((e) => e.id);
   await fresh.close();

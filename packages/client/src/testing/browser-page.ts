@@ -32,6 +32,7 @@ const api = {
     session = await openSession({
       conversation: q.get("conv")!,
       url: q.get("sync")!,
+      ...(q.get("token") ? { token: q.get("token")! } : {}),
       device: q.get("device") ?? "browser",
       storage: idbStorage({ dbName: q.get("db") ?? "ctxsync-test" }),
       maxBackoffMs: 300,
