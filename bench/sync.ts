@@ -2,6 +2,7 @@
 // count the bytes the client sends over its websockets, split into document sync messages and
 // awareness (presence) messages. Compares them with the raw content bytes and with what a
 // stateless chat API client sends over the same turns (`resend_chars` from the traces manifest).
+// Raw content = UTF-8 bytes of message contents, visible reasoning and tool-call argument texts.
 // Options: --limit N (first N traces), --batch (append each assistant turn with its tool results
 // as one update instead of one update per message).
 import { readFileSync } from "node:fs";
@@ -10,7 +11,10 @@ import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { parseJsonl, toolCallFromText, type EntryInput } from "@ctxsync/core";
 import { memoryStorage, openSession, type WebSocketLike } from "@ctxsync/client/node";
-import { startBenchServer } from "./sync-server.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { signToken } from "@ctxsync/protocol";
+import { createSqliteStore, createSyncServer, serveNode, silentLogger } from "@ctxsync/server";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const tracesDir = join(root, "..", "shared", "traces");
@@ -52,7 +56,24 @@ const median = (xs: number[]) => {
 };
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
 
-const server = await startBenchServer();
+/** The real ctxsync server: SQLite in a temp dir, tokens required, on a free loopback port. */
+const startServer = async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ctxsync-bench-sync-"));
+  const secret = "bench";
+  const sync = createSyncServer({ store: createSqliteStore({ path: join(dir, "ctxsync.db") }), authSecret: secret, logger: silentLogger });
+  const node = await serveNode(sync, { port: 0, host: "127.0.0.1" });
+  return {
+    name: "ctxsync (SQLite)",
+    url: `ws://127.0.0.1:${node.port}/sync`,
+    token: (conversation: string) => signToken(secret, { conversation, scopes: ["read", "append"], ttlSeconds: 3600 }),
+    stop: async () => {
+      await node.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+};
+
+const server = await startServer();
 const rows: Array<{ syncOverContent: number; resendOverContent: number; wireOverContent: number; awareness: number }> = [];
 try {
   for (const [i, t] of manifest.entries()) {
@@ -77,7 +98,7 @@ try {
       pending = [];
     };
     for (const [k, m] of messages.entries()) {
-      content += utf8(m.content) + (m.tool_calls ?? []).reduce((n, tc) => n + utf8(tc.arguments), 0);
+      content += utf8(m.content) + utf8(m.reasoning_content ?? "") + (m.tool_calls ?? []).reduce((n, tc) => n + utf8(tc.arguments), 0);
       if (m.role === "system") {
         // The system prompt is render context, kept as conversation info (as importJsonl does).
         if (k === 0) await session.setInfo("systemPrompt", m.content);
@@ -141,5 +162,3 @@ console.log(
     tracesOverGoal: ratios.filter((r) => r > 1.15).length,
   }),
 );
-// The reference server keeps timers alive; the benchmark is done.
-process.exit(0);

@@ -465,8 +465,10 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
         if (now() > deadline) throw timeout("waiting for the connection");
         await sleep(25);
       }
-      const rt = Promise.all(connections.map((c) => c.roundTrip()));
-      const ok = await Promise.race([rt.then(() => true), sleep(Math.max(0, deadline - now())).then(() => false)]);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), Math.max(0, deadline - now()))));
+      const ok = await Promise.race([Promise.all(connections.map((c) => c.roundTrip())).then(() => true), expired]);
+      clearTimeout(timer);
       if (!ok) throw timeout("waiting for the server's reply");
       if (fatal) throw fatal;
     },
