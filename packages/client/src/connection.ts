@@ -64,7 +64,8 @@ export interface DocConnection {
    * call has reached the server and been processed (messages on one socket are handled in order).
    */
   roundTrip(): Promise<void>;
-  reconnect(): void;
+  /** Connect again after a stop or `disconnect()`, optionally with a new token (e.g. after token-expired). */
+  reconnect(token?: string): void;
   disconnect(): void;
   destroy(): void;
 }
@@ -93,6 +94,8 @@ export const connectDoc = (o: ConnectOptions): DocConnection => {
   let state: ConnectionState = "connecting";
   let failing = false;
   const waiters: Array<() => void> = [];
+  /** reconnect() was called while the old socket was still closing: its close must not stop us. */
+  let superseded = false;
 
   const provider = new WebsocketProvider(o.url, o.room, o.doc, {
     connect: false,
@@ -103,6 +106,10 @@ export const connectDoc = (o: ConnectOptions): DocConnection => {
     // BroadcastChannel exists in Node too: two sessions in one process must not sync around the server.
     disableBc: true,
     shouldReconnect: (ev: CloseEvent) => {
+      if (superseded) {
+        superseded = false;
+        return true;
+      }
       const code = codeForClose(ev.code);
       return code === undefined || !PERMANENT.has(code);
     },
@@ -133,7 +140,7 @@ export const connectDoc = (o: ConnectOptions): DocConnection => {
   provider.on("sync", () => o.onChange());
   provider.on("connection-close", (ev) => {
     failing = true;
-    if (ev) {
+    if (ev && !superseded) {
       const code = codeForClose(ev.code);
       if (code) stop(code, ev.reason, { closeCode: ev.code });
     }
@@ -176,8 +183,17 @@ export const connectDoc = (o: ConnectOptions): DocConnection => {
         }
         // Otherwise the step 2 that follows the next (re)connection resolves it.
       }),
-    reconnect() {
+    reconnect(token) {
       stopped = undefined;
+      const ws = provider.ws;
+      if (token !== undefined) {
+        provider.params = { token };
+        // A socket opened with the old token is replaced; its close must not count as a refusal.
+        if (ws !== null) {
+          superseded = true;
+          ws.close();
+        }
+      } else if (ws !== null && ws.readyState !== ws.OPEN) superseded = true;
       provider.connect();
     },
     disconnect: () => provider.disconnect(),

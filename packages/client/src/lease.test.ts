@@ -84,6 +84,29 @@ describe("drive lease", () => {
     expect(watcher.driver("main")?.device).toBe("watcher");
   });
 
+  it("a driver that goes offline loses the lease; back online it reclaims it, or is told who took it meanwhile", async () => {
+    const c = conv();
+    const a = await open(c, "a-device");
+    const b = await open(c, "b-device");
+    const events: string[] = [];
+    a.on("lease", (e) => events.push(`${e.type}${e.type === "lost" && e.holder ? `:${e.holder.device}` : ""}`));
+    await a.drive("main");
+    // Offline and back with nobody else driving: the lease comes back.
+    a.disconnect();
+    await waitFor(() => a.status === "offline" && b.driver("main") === undefined, "a to go offline and b to see no driver");
+    a.connect();
+    await waitFor(() => events.filter((e) => e === "acquired").length === 2, "a to reclaim the lease");
+    await waitFor(() => b.driver("main")?.device === "a-device", "b to see a driving again");
+    // Offline again; this time b takes over, and a is told so when it returns.
+    a.disconnect();
+    await waitFor(() => b.driver("main") === undefined, "a's lease to expire for b");
+    await b.drive("main");
+    a.connect();
+    await waitFor(() => events.at(-1) === "lost:b-device", "a to learn that b drives");
+    expect(a.driver("main")?.device).toBe("b-device");
+    await expect(a.appendUser("from a")).rejects.toMatchObject({ code: "conflict" });
+  });
+
   it("presence shows what others view and the output they are still generating", async () => {
     const c = conv();
     const a = await open(c, "agent");

@@ -31,6 +31,11 @@ describe("server errors against the ctxsync server", () => {
     expect(err.message.length).toBeGreaterThan(c.length + 2);
     expect(s.status).toBe("offline");
     await expect(s.appendUser("x")).rejects.toMatchObject({ code: "unauthorized" });
+    // A new token and the session carries on.
+    s.connect(server.token(c));
+    await s.whenSynced();
+    await s.appendUser("with a good token");
+    await s.whenSynced();
     await s.close();
   });
 

@@ -177,7 +177,8 @@ export interface Session {
   compact(): Promise<void>;
   /** Stop syncing (writes go on locally); `connect()` resumes. */
   disconnect(): void;
-  connect(): void;
+  /** Resume syncing, also after the server refused the session; pass a new token after `token-expired`. */
+  connect(token?: string): void;
   close(): Promise<void>;
 }
 
@@ -476,9 +477,9 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
       for (const p of persisted) await p.compact();
     },
     disconnect: () => connections.forEach((c) => c.disconnect()),
-    connect: () => {
+    connect: (token) => {
       fatal = undefined;
-      connections.forEach((c) => c.reconnect());
+      connections.forEach((c) => c.reconnect(token));
     },
     async close() {
       if (closed) return;
