@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { memoryStorage, openSession } from "./node.js";
+import { onServer } from "./testing/helpers.js";
 import { startTestServer, type TestServer } from "./testing/server.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -89,10 +89,7 @@ describe.skipIf(missing && !required)("browser client (real Chromium, IndexedDB 
     await sync.start();
     await page.evaluate(() => (window as any).ctxsync.whenSynced());
     await page.waitForSelector("#status:text('synced')");
-    const fresh = await openSession({ conversation: conv, url: sync.url, token: sync.token(conv), storage: memoryStorage() });
-    await fresh.whenSynced();
-    expect(fresh.transcript().map((e) => e.id)).toEqual(ids);
-    await fresh.close();
+    expect((await onServer(sync, conv)).main.map((e) => e.id)).toEqual(ids);
     await context.close();
   });
 });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { runAgentLoop } from "../examples/agent-loop.js";
 import { memoryStorage, openSession } from "./node.js";
+import { waitFor } from "./testing/helpers.js";
 import { startTestServer, type TestServer } from "./testing/server.js";
 
 let server: TestServer;
@@ -26,7 +27,7 @@ it("the docs' agent loop runs against the server and another device sees its tur
   const other = await openSession({ conversation: "example", url: server.url, token: server.token("example"), storage: memoryStorage(), device: "phone" });
   await other.whenSynced();
   expect(other.transcript()).toEqual(session.transcript());
-  for (let i = 0; i < 250 && other.driver() === undefined; i++) await new Promise((r) => setTimeout(r, 20));
+  await waitFor(() => other.driver() !== undefined, "the agent's lease to show");
   expect(other.driver()?.device).toBe("agent-laptop");
   await expect(other.appendUser("typed on the phone")).rejects.toMatchObject({ code: "conflict" });
   await session.close();

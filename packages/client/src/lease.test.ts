@@ -1,16 +1,9 @@
-import { spawn } from "node:child_process";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { leaseHolder, type Peer } from "./presence.js";
 import { memoryStorage, openSession, type Session } from "./node.js";
+import { killChildren, runTs, waitFor } from "./testing/helpers.js";
 import { startTestServer, type TestServer } from "./testing/server.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, "..", "..", "..");
-/** Node itself with tsx as a loader (not the tsx wrapper, whose SIGKILL would orphan the real process). */
-const runTs = (script: string, args: string[]) =>
-  spawn(process.execPath, ["--conditions=development", "--import", "tsx", join(here, "testing", script), ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
 let server: TestServer;
 const sessions: Session[] = [];
 let n = 0;
@@ -21,13 +14,6 @@ const open = async (conversation: string, device: string) => {
   await s.whenSynced();
   return s;
 };
-const waitFor = async (cond: () => boolean, what: string, ms = 15_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -35,7 +21,10 @@ beforeAll(async () => {
 afterEach(async () => {
   await Promise.all(sessions.splice(0).map((s) => s.close()));
 });
-afterAll(() => server.destroy());
+afterAll(async () => {
+  killChildren();
+  await server.destroy();
+});
 
 describe("drive lease", () => {
   it("two devices race to drive a branch: exactly one wins, the other is told who; after the winner leaves the other takes it", async () => {

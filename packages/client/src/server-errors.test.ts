@@ -5,6 +5,7 @@ import * as Y from "yjs";
 import { signToken } from "@ctxsync/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fsStorage, memoryStorage, openSession, type Session, type SyncError } from "./node.js";
+import { onServer } from "./testing/helpers.js";
 import { startTestServer, type TestServer } from "./testing/server.js";
 
 /** Errors produced by the real ctxsync server reach the caller as typed SyncErrors. */
@@ -67,10 +68,7 @@ describe("server errors against the ctxsync server", () => {
     expect(err).toMatchObject({ code: "append-only-violation" });
     await expect(b.appendUser("more")).rejects.toMatchObject({ code: "append-only-violation" });
     await b.close();
-    const fresh = await openSession({ conversation: c, url: server.url, token: server.token(c), storage: memoryStorage() });
-    await fresh.whenSynced();
-    expect(fresh.transcript().map((e) => e.id)).toEqual([kept.id]);
-    await fresh.close();
+    expect((await onServer(server, c)).main.map((e) => e.id)).toEqual([kept.id]);
   });
 
   it("an update over the server's message limit: message-too-large, earlier entries stay on the server", async () => {
@@ -82,10 +80,7 @@ describe("server errors against the ctxsync server", () => {
     await s.appendToolResult("call_1", "x".repeat(100 * 1024));
     expect(await errored).toMatchObject({ code: "message-too-large" });
     await s.close();
-    const fresh = await openSession({ conversation: c, url: server.url, token: server.token(c), storage: memoryStorage() });
-    await fresh.whenSynced();
-    expect(fresh.transcript().map((e) => e.id)).toEqual([small.id]);
-    await fresh.close();
+    expect((await onServer(server, c)).main.map((e) => e.id)).toEqual([small.id]);
   });
 
   it("C/hidden is opened only with the hidden scope, and its blobs reach the server", async () => {

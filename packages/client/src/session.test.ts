@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { fsStorage, memoryStorage, openSession, type Session } from "./node.js";
+import { fsStorage, openSession, type Session } from "./node.js";
+import { onServer, waitFor } from "./testing/helpers.js";
 import { startTestServer, type TestServer } from "./testing/server.js";
 
 let server: TestServer;
@@ -14,13 +15,6 @@ const tempDir = () => {
   return d;
 };
 const track = (s: Session) => (sessions.push(s), s);
-const waitFor = async (cond: () => boolean, what: string, ms = 15_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 let n = 0;
 const conv = () => `conv${Date.now().toString(36)}${n++}`;
 
@@ -38,17 +32,6 @@ afterAll(async () => {
 
 const open = (c: string, extra: Partial<Parameters<typeof openSession>[0]> = {}) =>
   openSession({ conversation: c, url: server.url, token: server.token(c), storage: fsStorage({ dir: tempDir() }), maxBackoffMs: 300, ...extra }).then(track);
-
-/** A fresh device with empty storage: what it receives is what the server holds. */
-const serverView = async (c: string) => {
-  const s = await openSession({ conversation: c, url: server.url, token: server.token(c), storage: memoryStorage() });
-  try {
-    await s.whenSynced();
-    return { entries: s.branches().flatMap((b) => s.transcript(b.name).map((e) => e.id)), branches: s.branches(), main: s.transcript("main").map((e) => e.id) };
-  } finally {
-    await s.close();
-  }
-};
 
 describe("offline-first sync", () => {
   it("a device appends 200 entries while the server is down; when it comes up the server has all of them", async () => {
@@ -68,8 +51,7 @@ describe("offline-first sync", () => {
     await server.start();
     await dev.whenSynced();
     expect(statuses.at(-1)).toBe("synced");
-    const view = await serverView(c);
-    expect(view.main).toEqual(ids);
+    expect((await onServer(server, c)).main.map((e) => e.id)).toEqual(ids);
   });
 
   it("two devices offline continue main from the same head: both continuations survive, each in its own branch, everywhere", async () => {
@@ -103,7 +85,7 @@ describe("offline-first sync", () => {
     const loser = a.transcript("main").at(-1)!.id === fromA[1]!.id ? b : a;
     expect(loser.branch).toMatch(/^fork\//);
     expect(switches).toHaveLength(1);
-    const view = await serverView(c);
+    const view = await onServer(server, c);
     expect(view.branches.map((x) => x.head).sort()).toEqual(expected);
   });
 });

@@ -1,17 +1,11 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { fsStorage, memoryStorage, openSession } from "./node.js";
+import { fsStorage, openSession } from "./node.js";
+import { killChildren, onServer, runTs } from "./testing/helpers.js";
 import { startTestServer, type TestServer } from "./testing/server.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, "..", "..", "..");
-/** Node itself with tsx as a loader (not the tsx wrapper, whose SIGKILL would orphan the real process). */
-const runTs = (script: string, args: string[]) =>
-  spawn(process.execPath, ["--conditions=development", "--import", "tsx", join(here, "testing", script), ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
 let server: TestServer;
 const dir = mkdtempSync(join(tmpdir(), "ctxsync-kill-"));
 
@@ -19,6 +13,7 @@ beforeAll(async () => {
   server = await startTestServer();
 });
 afterAll(async () => {
+  killChildren();
   await server.destroy();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -56,10 +51,7 @@ it("a client killed with SIGKILL right after an append returned finds the entry 
   const online = await openSession({ conversation, url: server.url, token: server.token(conversation), storage: fsStorage({ dir }) });
   await online.whenSynced();
   await online.close();
-  const fresh = await openSession({ conversation, url: server.url, token: server.token(conversation), storage: memoryStorage() });
-  await fresh.whenSynced();
-  const onServer = fresh.transcript().map((e) => e.id);
-  await fresh.close();
-  for (const id of acknowledged) expect(onServer).toContain(id);
-  expect(onServer.length).toBeGreaterThanOrEqual(acknowledged.length);
+  const onServerIds = (await onServer(server, conversation)).main.map((e) => e.id);
+  for (const id of acknowledged) expect(onServerIds).toContain(id);
+  expect(onServerIds.length).toBeGreaterThanOrEqual(acknowledged.length);
 });
