@@ -429,6 +429,8 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
       assertCanWrite("log");
       if (held?.branch === branch) return lease(branch);
       if (held) dropLease({ type: "released", branch: held.branch });
+      // Just opened and still connecting: give the others' presence a moment to arrive first.
+      for (const end = now() + 2_000; status === "connecting" && now() < end; ) await sleep(25);
       const existing = leaseHolder(peers(), branch, now());
       if (existing && !existing.self)
         throw syncError("conflict", `branch ${branch} is driven by ${describeHolder(existing)}`, { holder: existing });
