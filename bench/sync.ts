@@ -74,7 +74,7 @@ const startServer = async () => {
 };
 
 const server = await startServer();
-const rows: Array<{ syncOverContent: number; resendOverContent: number; wireOverContent: number; awareness: number }> = [];
+const rows: Array<{ framework: string; syncOverContent: number; resendOverContent: number; wireOverContent: number; awareness: number }> = [];
 try {
   for (const [i, t] of manifest.entries()) {
     if (i >= limit) break;
@@ -140,7 +140,7 @@ try {
       resendChars: t.resend_chars,
       resendOverContent: round(t.resend_chars / t.total_chars),
     };
-    rows.push({ syncOverContent: row.syncOverContent, resendOverContent: row.resendOverContent, wireOverContent: row.wireOverContent, awareness: counts.awareness });
+    rows.push({ framework: t.framework, syncOverContent: row.syncOverContent, resendOverContent: row.resendOverContent, wireOverContent: row.wireOverContent, awareness: counts.awareness });
     console.log(JSON.stringify(row));
   }
 } finally {
@@ -158,6 +158,9 @@ console.log(
     medianResendOverContent: round(median(rows.map((r) => r.resendOverContent))),
     medianWireOverContent: round(median(rows.map((r) => r.wireOverContent))),
     medianAwarenessBytes: median(rows.map((r) => r.awareness)),
+    medianSyncOverContentByFramework: Object.fromEntries(
+      [...new Set(rows.map((r) => r.framework))].map((f) => [f, round(median(rows.filter((r) => r.framework === f).map((r) => r.syncOverContent)))]),
+    ),
     goal: 1.15,
     tracesOverGoal: ratios.filter((r) => r > 1.15).length,
   }),
