@@ -51,6 +51,10 @@ describe("offline-first sync", () => {
     await server.start();
     await dev.whenSynced();
     expect(statuses.at(-1)).toBe("synced");
+    // Restart the server: what it holds was stored, not only kept in memory.
+    await dev.close();
+    await server.stop();
+    await server.start();
     expect((await onServer(server, c)).main.map((e) => e.id)).toEqual(ids);
   });
 
