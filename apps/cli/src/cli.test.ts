@@ -49,6 +49,24 @@ describe("ctxsync CLI", () => {
     expect(missing.stderr).toMatch(/no conversation "nope"/);
   });
 
+  it("a data directory has one user at a time: a second server or a direct import is refused while one serves it", async () => {
+    const data = join(dir, "d3");
+    const server = await startServerProcess(["--port", "0", "--data", data, "--log-level", "warn"]);
+    try {
+      const second = await runCli(["serve", "--port", "0", "--data", data]);
+      expect(second.code).toBe(1);
+      expect(second.stderr).toMatch(/in use by ctxsync serve .*pid \d+.*--server URL/);
+      const imp = await runCli(["import", trace, "--conversation", "t3", "--data", data]);
+      expect(imp.code).toBe(1);
+      expect(imp.stderr).toMatch(/in use by ctxsync serve/);
+    } finally {
+      server.child.kill("SIGKILL"); // leaves a stale lock behind...
+      await server.exited;
+    }
+    const after = await runCli(["import", trace, "--conversation", "t3", "--data", data]); // ...which is taken over
+    expect(after.code).toBe(0);
+  });
+
   it("import and export through a running server with an admin token", async () => {
     const server = await startServerProcess(["--port", "0", "--data", join(dir, "d2"), "--auth-secret", "cli-secret", "--log-level", "warn"]);
     try {

@@ -99,7 +99,15 @@ describe("restart durability", () => {
     // Restart on the same data directory and port; the stock clients reconnect by themselves.
     server = track(await startServerProcess(["--port", port, "--data", data, "--log-level", "warn"]));
     await writer.next((e) => e.event === "append-done", 60_000, "burst finished");
-    await eventually(async () => (await watcher.state()).entries.length === TOTAL, 30_000, "watcher has the whole burst");
+    try {
+      await eventually(async () => (await watcher.state()).entries.length === TOTAL, 45_000, "watcher has the whole burst");
+    } catch (e) {
+      const [ws, wr] = [await watcher.state(), await writer.state()];
+      throw new Error(
+        `${(e as Error).message}: watcher ${ws.entries.length}, writer ${wr.entries.length}; ` +
+          `writer closes ${JSON.stringify(writer.events.filter((x) => x.event === "close"))}; server log ${server.stderr().slice(-1500)}`,
+      );
+    }
     const w = await watcher.state();
     expect(w.entries.map((e) => e.text)).toEqual(Array.from({ length: TOTAL }, (_, i) => `burst-${i}`));
     expect(Object.keys(w.branches)).toEqual(["main"]);

@@ -1,6 +1,7 @@
 import { join, resolve } from "node:path";
 import { createSqliteStore, createSyncServer, silentLogger, type SyncServer } from "@ctxsync/server";
 import { UsageError } from "./args.js";
+import { lockDataDir } from "./data-lock.js";
 
 /**
  * Where import/export operate: a running server over REST (`--server URL [--token T]`), or a data
@@ -16,11 +17,13 @@ export const targetOf = (o: { server?: string; token?: string; data?: string }):
 };
 
 export const withLocalServer = async <T>(dir: string, fn: (server: SyncServer) => Promise<T>): Promise<T> => {
+  const unlock = lockDataDir(dir, "ctxsync import/export");
   const server = createSyncServer({ store: createSqliteStore({ path: join(dir, "ctxsync.db") }), logger: silentLogger });
   try {
     return await fn(server);
   } finally {
     await server.shutdown();
+    unlock();
   }
 };
 

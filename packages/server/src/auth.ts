@@ -8,6 +8,8 @@ export interface Access {
   /** True when the server runs without a secret (every request has every scope). */
   readonly open: boolean;
   readonly subject?: string;
+  /** Token expiry, seconds since the epoch (absent when open). */
+  readonly expiresAt?: number;
 }
 
 export interface Authenticator {
@@ -30,7 +32,7 @@ export const createAuthenticator = (secret: string | undefined): Authenticator =
     verify(token) {
       if (secret === undefined) return OPEN;
       const c = verifyToken(secret, token);
-      return { conversation: c.conv, scopes: c.scopes, open: false, ...(c.sub !== undefined ? { subject: c.sub } : {}) };
+      return { conversation: c.conv, scopes: c.scopes, open: false, expiresAt: c.exp, ...(c.sub !== undefined ? { subject: c.sub } : {}) };
     },
     room(access, conversation, kind) {
       if (!covers(access, conversation))

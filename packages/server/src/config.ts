@@ -8,6 +8,10 @@ export interface Limits {
   readonly maxMessagesPerSecond: number;
   /** ...with bursts up to this many messages. */
   readonly messageBurst: number;
+  /** Bytes queued for one connection that is not reading; past it the connection is closed (4429). */
+  readonly maxBufferedBytes: number;
+  /** Open WebSocket connections per process (new ones are refused with 4429 above it). */
+  readonly maxConnections: number;
   /** Largest REST request body (413 above it). */
   readonly maxRequestBytes: number;
 }
@@ -17,6 +21,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxDocumentBytes: 256 * 1024 * 1024,
   maxMessagesPerSecond: 500,
   messageBurst: 2000,
+  maxConnections: 10_000,
+  maxBufferedBytes: 64 * 1024 * 1024,
   maxRequestBytes: 32 * 1024 * 1024,
 };
 

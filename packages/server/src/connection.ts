@@ -9,6 +9,8 @@ import type { SyncServer } from "./sync-server.js";
 export interface PeerSocket {
   send(frame: Uint8Array): void;
   close(code: number, reason: string): void;
+  /** Bytes queued but not yet sent (a slow or stalled reader makes this grow). */
+  bufferedAmount?(): number;
 }
 
 /** What the transport calls: each incoming frame, and once when the socket has closed. */
@@ -49,6 +51,8 @@ export const openConnection = (server: SyncServer, socket: PeerSocket, roomName:
   } catch (e) {
     return refuse(toSyncError(e, "unauthorized"));
   }
+  if (server.connections() >= limits.maxConnections)
+    return refuse(syncError("rate-limited", `server is at its limit of ${limits.maxConnections} connections; try again later`));
 
   let room: Room | undefined;
   let buffered: Uint8Array[] | null = [];
@@ -64,6 +68,9 @@ export const openConnection = (server: SyncServer, socket: PeerSocket, roomName:
       if (peer.closed) return;
       metrics.bytesOut.inc({}, frame.byteLength);
       socket.send(frame);
+      // Memory stays bounded with a reader that stalls: stop queueing for it.
+      const queued = socket.bufferedAmount?.() ?? 0;
+      if (queued > limits.maxBufferedBytes) peer.close("rate-limited", `client is not reading: ${queued} bytes queued`);
     },
     close(code, message) {
       if (peer.closed) return;
@@ -74,9 +81,16 @@ export const openConnection = (server: SyncServer, socket: PeerSocket, roomName:
       cleanup();
     },
   };
+  // A connection does not outlive its token: close it with 4402 when the token expires.
+  const expiry =
+    access.expiresAt === undefined
+      ? undefined
+      : setTimeout(() => peer.close("token-expired", "token expired"), Math.min(2 ** 31 - 1, Math.max(0, access.expiresAt * 1000 - Date.now())));
+  expiry?.unref();
   const cleanup = () => {
     if (cleanedUp) return;
     cleanedUp = true;
+    if (expiry) clearTimeout(expiry);
     server.untrack(peer);
     if (room) {
       room.leave(peer);

@@ -2,11 +2,11 @@ import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
-import { openLog } from "@ctxsync/core";
+import { openCache, openLog } from "@ctxsync/core";
 import { CLOSE_CODES, syncError } from "@ctxsync/protocol";
 import { createSqliteStore } from "./storage/sqlite.js";
 import type { DocStore } from "./storage/types.js";
-import { storedDoc } from "./testing/fixtures.js";
+import { storedDoc, USAGE } from "./testing/fixtures.js";
 import { rawClient, startTestServer, waitFor, type TestServer } from "./testing/harness.js";
 
 const open: Array<{ destroy(): void } | TestServer> = [];
@@ -43,6 +43,27 @@ describe("memory stays bounded", () => {
     const again = new Y.Doc();
     const p2 = provider(t, "idle-0", again);
     await waitFor(() => p2.synced && openLog(again).size() === 1, 5000, "content after reload");
+  });
+});
+
+describe("a client that stops reading", () => {
+  it("is closed once its queue passes maxBufferedBytes; the room goes on", async () => {
+    const t = await startTestServer({ limits: { maxBufferedBytes: 256 * 1024 } });
+    open.push(t);
+    const stalled = rawClient(t.wsUrl, "slow/cache");
+    await stalled.opened;
+    (stalled.ws as unknown as { _socket: { pause(): void } })._socket.pause(); // stops reading from the TCP socket
+    const doc = new Y.Doc();
+    const writer = provider(t, "slow/cache", doc);
+    await waitFor(() => writer.synced, 5000, "writer synced");
+    const cache = openCache(doc);
+    for (let i = 0; i < 600 && t.server.metrics.rejects.get({ reason: "rate-limited" }) === 0; i++) {
+      cache.recordUsage({ ...USAGE, time: i, model: "m".repeat(40_000) });
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await waitFor(() => t.server.metrics.rejects.get({ reason: "rate-limited" }) === 1, 10_000, "stalled reader closed");
+    expect(t.server.rooms.get("slow/cache")!.peers.size).toBe(1); // only the writer is left
+    expect(writer.wsconnected).toBe(true);
   });
 });
 

@@ -69,24 +69,15 @@ const build = (fn: (e: encoding.Encoder) => void): Uint8Array => {
   return encoding.toUint8Array(e);
 };
 
-export const encodeSyncStep1 = (stateVector: Uint8Array) =>
+const encodeSync = (syncType: number, data: Uint8Array) =>
   build((e) => {
     encoding.writeVarUint(e, MESSAGE_SYNC);
-    encoding.writeVarUint(e, SYNC_STEP1);
-    encoding.writeVarUint8Array(e, stateVector);
+    encoding.writeVarUint(e, syncType);
+    encoding.writeVarUint8Array(e, data);
   });
-export const encodeSyncStep2 = (update: Uint8Array) =>
-  build((e) => {
-    encoding.writeVarUint(e, MESSAGE_SYNC);
-    encoding.writeVarUint(e, SYNC_STEP2);
-    encoding.writeVarUint8Array(e, update);
-  });
-export const encodeSyncUpdate = (update: Uint8Array) =>
-  build((e) => {
-    encoding.writeVarUint(e, MESSAGE_SYNC);
-    encoding.writeVarUint(e, SYNC_UPDATE);
-    encoding.writeVarUint8Array(e, update);
-  });
+export const encodeSyncStep1 = (stateVector: Uint8Array) => encodeSync(SYNC_STEP1, stateVector);
+export const encodeSyncStep2 = (update: Uint8Array) => encodeSync(SYNC_STEP2, update);
+export const encodeSyncUpdate = (update: Uint8Array) => encodeSync(SYNC_UPDATE, update);
 export const encodeAwareness = (update: Uint8Array) =>
   build((e) => {
     encoding.writeVarUint(e, MESSAGE_AWARENESS);

@@ -57,6 +57,7 @@ export const serveNode = async (server: SyncServer, opts: ServeNodeOptions = {})
         send: (frame) => {
           if (ws.readyState === ws.OPEN) ws.send(frame);
         },
+        bufferedAmount: () => ws.bufferedAmount,
         close: (code, reason) => {
           if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);
         },

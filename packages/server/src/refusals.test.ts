@@ -7,24 +7,12 @@ import { openCache, openHidden, openLog, type EntryId } from "@ctxsync/core";
 import { canRead, canWrite, CLOSE_CODES, signToken, type Scope } from "@ctxsync/protocol";
 import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate } from "./messages.js";
 import { captureUpdate, rawClient, startTestServer, waitFor, type RawClient, type TestServer } from "./testing/harness.js";
-import { prng, replicaLog, storedDoc, storedJson } from "./testing/fixtures.js";
+import { prng, storedDoc, storedJson, USAGE } from "./testing/fixtures.js";
 
 const SECRET = "refusal-secret";
 const tok = (conversation: string, scopes: Scope[], ttlSeconds = 600) => signToken(SECRET, { conversation, scopes, ttlSeconds });
 const ALL: Scope[] = ["read", "append", "hidden", "admin"];
 const LIMITS = { maxMessageBytes: 64 * 1024, maxDocumentBytes: 256 * 1024, maxMessagesPerSecond: 50, messageBurst: 100 };
-const USAGE = {
-  time: 1,
-  device: "d",
-  provider: "openai",
-  model: "o3",
-  renderContextHash: "rc",
-  promptTokens: 10,
-  cachedTokens: 0,
-  expectedCachedTokens: 0,
-  cacheWriteTokens: 0,
-  outputTokens: 1,
-};
 
 let t: TestServer;
 let other: { a: WebsocketProvider; b: WebsocketProvider; la: ReturnType<typeof openLog>; lb: ReturnType<typeof openLog> };
@@ -98,6 +86,14 @@ describe("auth: refused before any data is sent", () => {
       await stillServesOtherRooms();
     });
   }
+
+  it("an open connection is closed with 4402 when its token expires", async () => {
+    const c = rawClient(t.wsUrl, "authc", tok("authc", ["read"], 1));
+    await c.opened;
+    await waitFor(() => c.frames.length > 0, 5000, "step 1");
+    const closed = await c.closed;
+    expect(closed).toEqual({ code: CLOSE_CODES["token-expired"], reason: "token expired" });
+  });
 });
 
 describe("auth matrix: scope × room × operation", () => {
@@ -129,6 +125,7 @@ describe("auth matrix: scope × room × operation", () => {
           expect(closed.code).toBe(CLOSE_CODES.forbidden);
           expect(c.frames).toEqual([]);
           expect(await storedJson(t.server, room)).toBe(before);
+          await stillServesOtherRooms();
           return;
         }
         await c.opened;
@@ -155,6 +152,7 @@ describe("auth matrix: scope × room × operation", () => {
           expect(closed.code).toBe(CLOSE_CODES.forbidden);
           expect(closed.reason).toMatch(/read-only/);
           expect(await storedJson(t.server, room)).toBe(before);
+          await stillServesOtherRooms();
         }
       });
     }
@@ -247,6 +245,21 @@ describe("append-only: each validator violation class", () => {
     });
   });
 
+  it("a stale replica may not move a head backwards past a value the server has since replaced", async () => {
+    await seed("stale");
+    const stale = await storedDoc(t.server, "stale"); // saw main at b
+    await t.server.rooms.with("stale", (r) => r.mutate(() => r.log!.append("main", { kind: "user", content: { text: "c" } }))); // main → c
+    const update = captureUpdate(stale, () => {
+      stale.getArray("entries").push([entry("ex-new-root", null)]);
+      stale.getMap("branches").set("main", { head: "ex-new-root", base: null, createdBy: "stale", createdAt: 1 });
+    });
+    const before = await storedJson(t.server, "stale");
+    const closed = await sendAndClose("stale", encodeSyncUpdate(update), tok("stale", ALL));
+    expect(closed.code).toBe(CLOSE_CODES["append-only-violation"]);
+    expect(closed.reason).toContain("head-not-descendant");
+    expect(await storedJson(t.server, "stale")).toBe(before);
+  });
+
   it("concurrent continuations become forks: the reconciler's branch is stored and relayed", async () => {
     const ids = await seed("fork1");
     const d1 = await storedDoc(t.server, "fork1");
@@ -291,8 +304,10 @@ describe("limits", () => {
   });
 
   it("frames past twice the limit are cut off by the transport (1009) without buffering", async () => {
+    const before = await storedJson(t.server, "lim1");
     const closed = await sendAndClose("lim1", new Uint8Array(LIMITS.maxMessageBytes * 2 + 10), tok("lim1", ALL));
     expect(closed.code).toBe(1009);
+    expect(await storedJson(t.server, "lim1")).toBe(before);
     await stillServesOtherRooms();
   });
 
@@ -318,13 +333,46 @@ describe("limits", () => {
     await stillServesOtherRooms();
   });
 
-  it("more messages per second than allowed → 4429", async () => {
+  it("more messages per second than allowed → 4429; updates past the limit are not stored", async () => {
+    const ids = await seed("lim3");
+    const before = await storedJson(t.server, "lim3");
     const c = rawClient(t.wsUrl, "lim3", tok("lim3", ALL));
     await c.opened;
-    for (let i = 0; i < LIMITS.messageBurst + 50; i++) c.send(new Uint8Array([3])); // query-awareness
+    for (let i = 0; i < LIMITS.messageBurst; i++) c.send(new Uint8Array([3])); // query-awareness: uses up the burst
+    const doc = await storedDoc(t.server, "lim3");
+    c.sendUpdate(captureUpdate(doc, () => openLog(doc).append("main", { kind: "user", content: { text: "one too many" } })));
     const closed = await c.closed;
     expect(closed.code).toBe(CLOSE_CODES["rate-limited"]);
+    expect(closed.reason).toMatch(/messages per second/);
+    expect(await storedJson(t.server, "lim3")).toBe(before);
+    expect(openLog(await storedDoc(t.server, "lim3")).transcript("main").map((e) => e.id)).toEqual([ids.a, ids.b]);
     await stillServesOtherRooms();
+  });
+});
+
+describe("connection limit", () => {
+  it("past maxConnections a new connection is refused with 4429 before any data; open ones keep working", async () => {
+    const small = await startTestServer({ limits: { maxConnections: 2 } });
+    try {
+      const a = rawClient(small.wsUrl, "cl");
+      const b = rawClient(small.wsUrl, "cl/cache");
+      await Promise.all([a.opened, b.opened]);
+      const c = rawClient(small.wsUrl, "cl");
+      const closed = await c.closed;
+      expect(closed.code).toBe(CLOSE_CODES["rate-limited"]);
+      expect(closed.reason).toMatch(/limit of 2 connections/);
+      expect(c.frames).toEqual([]);
+      expect(a.ws.readyState).toBe(WebSocket.OPEN);
+      a.ws.close();
+      await a.closed;
+      await waitFor(() => small.server.connections() === 1, 2000, "slot freed");
+      const d = rawClient(small.wsUrl, "cl");
+      await waitFor(() => d.frames.length > 0, 2000, "accepted again");
+      d.ws.close();
+      b.ws.close();
+    } finally {
+      await small.close();
+    }
   });
 });
 
@@ -410,4 +458,3 @@ describe("step 2 answers", () => {
   });
 });
 
-void replicaLog;

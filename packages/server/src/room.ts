@@ -75,7 +75,11 @@ const isPeer = (o: unknown): o is RoomPeer => typeof o === "object" && o !== nul
 export const loadRoom = async (name: string, deps: RoomDeps): Promise<Room> => {
   const { conversation, kind } = parseDocName(name);
   const stored = await deps.store.load(name);
-  const doc = new Y.Doc({ gc: true });
+  // The log keeps deleted content (gc off): a replaced branch value must stay readable, because the
+  // validator checks a head move against the value the writer replaced — with gc on, a stale
+  // replica could move a head backwards past a garbage-collected value. Only branch values are
+  // ever replaced in C, so this costs one small object per head move. Cache and hidden collect.
+  const doc = new Y.Doc({ gc: kind !== "log" });
   try {
     doc.transact(() => {
       if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
@@ -109,6 +113,7 @@ const createRoom = (
   let snapshotBytes = stored.snapshot?.byteLength ?? 0;
   let since = { count: stored.updates.length, bytes: stored.bytes - snapshotBytes };
   let compacting: Promise<void> | null = null;
+  let compactScheduled = false;
   let broken = false;
   let closed = false;
   const localPending: Uint8Array[] = [];
@@ -166,9 +171,11 @@ const createRoom = (
   };
 
   const maybeCompact = () => {
-    if (compacting || closed || since.count < timings.compactAfterUpdates) return;
+    if (compacting || compactScheduled || closed || since.count < timings.compactAfterUpdates) return;
     // Off the hot path: the snapshot is encoded after the current write has been relayed.
+    compactScheduled = true;
     setImmediate(() => {
+      compactScheduled = false;
       room.compact().catch((e) => logger.warn("compaction-failed", { room: name, error: String(e) }));
     });
   };
@@ -255,7 +262,7 @@ const createRoom = (
       if (compacting) return compacting;
       const run = async () => {
         const snap = await enqueue(() => {
-          if (broken) return undefined;
+          if (broken || closed || since.count === 0) return undefined;
           return { data: Y.encodeStateAsUpdate(doc), upTo: seq, count: since.count, bytes: since.bytes };
         });
         if (!snap || snap.count === 0) return;

@@ -4,23 +4,12 @@ import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { openCache, openHidden, openLog, type EntryId } from "@ctxsync/core";
 import { signToken, type Scope } from "@ctxsync/protocol";
+import { USAGE } from "./testing/fixtures.js";
 import { rawClient, startTestServer, waitFor, type TestServer } from "./testing/harness.js";
 
 const SECRET = "test-secret";
 const tok = (conversation: string, scopes: Scope[], ttlSeconds = 600) => signToken(SECRET, { conversation, scopes, ttlSeconds });
 
-const USAGE = {
-  time: 1,
-  device: "dev-b",
-  provider: "openai",
-  model: "o3",
-  renderContextHash: "rc",
-  promptTokens: 10,
-  cachedTokens: 0,
-  expectedCachedTokens: 0,
-  cacheWriteTokens: 0,
-  outputTokens: 1,
-};
 const provider = (t: TestServer, room: string, doc: Y.Doc, token?: string) =>
   new WebsocketProvider(t.wsUrl, room, doc, {
     WebSocketPolyfill: WebSocket as never,

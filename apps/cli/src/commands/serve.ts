@@ -12,6 +12,7 @@ import {
 } from "@ctxsync/server";
 import { durationOption, intOption, parse, sizeOption, UsageError } from "../args.js";
 import type { Command } from "../command.js";
+import { lockDataDir } from "../data-lock.js";
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -22,6 +23,7 @@ export const serve: Command = {
                [--database-url postgres://…] [--log-level debug|info|warn|error]
                [--idle-unload 30s] [--compact-after 500] [--sqlite-sync full|normal]
                [--max-message-bytes 16m] [--max-document-bytes 256m] [--max-messages-per-second 500]
+               [--max-connections 10000]
   Without --auth-secret (or CTXSYNC_AUTH_SECRET) the server is open and binds loopback only.
   Prints one JSON line {"event":"listening","url":…} on stdout once it accepts connections.`,
   async run(argv) {
@@ -38,6 +40,7 @@ export const serve: Command = {
       "max-message-bytes": { type: "string" },
       "max-document-bytes": { type: "string" },
       "max-messages-per-second": { type: "string" },
+      "max-connections": { type: "string" },
     });
     const port = intOption("port", o.port, 8787);
     const host = o.host ?? "127.0.0.1";
@@ -51,6 +54,8 @@ export const serve: Command = {
     const logger = createLogger(level);
     const data = resolve(o.data ?? "./data");
     const dbUrl = o["database-url"] ?? process.env.CTXSYNC_DATABASE_URL;
+    const unlock = dbUrl ? () => undefined : lockDataDir(data, `ctxsync serve on port ${port}`);
+    process.on("exit", unlock);
     const store: DocStore = dbUrl
       ? await createPostgresStore({ url: dbUrl })
       : createSqliteStore({ path: join(data, "ctxsync.db"), synchronous: (o["sqlite-sync"] as "full" | "normal" | undefined) ?? "full" });
@@ -60,6 +65,7 @@ export const serve: Command = {
       logger,
       limits: {
         maxMessageBytes: sizeOption("max-message-bytes", o["max-message-bytes"], DEFAULT_LIMITS.maxMessageBytes),
+        maxConnections: intOption("max-connections", o["max-connections"], DEFAULT_LIMITS.maxConnections),
         maxDocumentBytes: sizeOption("max-document-bytes", o["max-document-bytes"], DEFAULT_LIMITS.maxDocumentBytes),
         maxMessagesPerSecond: intOption("max-messages-per-second", o["max-messages-per-second"], DEFAULT_LIMITS.maxMessagesPerSecond),
         messageBurst: Math.max(
@@ -96,6 +102,8 @@ export const serve: Command = {
       JSON.stringify({ event: "listening", url: node.url, sync: `${wsUrl}/sync`, port: node.port, host, auth: secret ? "token" : "open", storage, pid: process.pid }) + "\n",
     );
     logger.info("listening", { url: node.url, auth: secret ? "token" : "open", storage });
+    // Last resort: a stray rejection is a bug to log, not a reason to drop every connection.
+    process.on("unhandledRejection", (e) => logger.error("unhandled-rejection", { error: String(e) }));
 
     return new Promise<number>((done) => {
       let stopping = false;

@@ -1,5 +1,4 @@
 import * as Y from "yjs";
-import { openLog, type ConversationLog } from "@ctxsync/core";
 import type { SyncServer } from "../sync-server.js";
 
 /** A fresh Y.Doc holding exactly what the server has stored for `name` (what a synced client would hold). */
@@ -23,8 +22,6 @@ export const storedJson = async (server: SyncServer, name: string): Promise<stri
   return JSON.stringify(out);
 };
 
-/** A client-side replica of the stored log, to craft updates against. */
-export const replicaLog = async (server: SyncServer, name: string): Promise<ConversationLog> => openLog(await storedDoc(server, name));
 
 /** Deterministic PRNG (mulberry32) so that random-frame tests print a replayable seed. */
 export const prng = (seed: number) => () => {
@@ -33,4 +30,18 @@ export const prng = (seed: number) => () => {
   let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
   t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+
+/** A valid usage record for C/cache (core's usageProblem accepts it). */
+export const USAGE = {
+  time: 1,
+  device: "dev-b",
+  provider: "openai",
+  model: "o3",
+  renderContextHash: "rc",
+  promptTokens: 10,
+  cachedTokens: 0,
+  expectedCachedTokens: 0,
+  cacheWriteTokens: 0,
+  outputTokens: 1,
 };
