@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import { asDeviceId, asEntryId, openHidden, openLog, type Entry, type EntryId, type HiddenBlob } from "@ctxsync/core";
+import { asDeviceId, asEntryId, canonicalJson, checkpointKey, openHidden, openLog, type Entry, type EntryId, type HiddenBlob } from "@ctxsync/core";
+import { checkpointIdentity } from "./checkpoint.js";
+import { geminiCachePlan } from "./gemini-cache.js";
 import { compile } from "./compile.js";
 import { renderContextHash, type RenderContext, type RendererId } from "./context.js";
 import { isCompileError } from "./errors.js";
@@ -37,6 +39,7 @@ describe("bad input gets a clear CompileError", () => {
     ["unknown option", { provider: "qwen3", model: "q", options: { preserve: true } }, /unknown option "preserve"/],
     ["bad option value", { provider: "qwen3", model: "q", options: { reasoning: "sometimes" } }, /keep or stock/],
     ["params clash", { provider: "openai-chat", model: "m", options: { params: { messages: [] } } }, /may not set "messages"/],
+    ["a param with no JSON form", { provider: "anthropic", model: "m", options: { params: { temperature: Number.NaN } } }, /non-finite number NaN/],
   ])("%s", (_, bad, msg) => {
     const e = compileError(() => compile(transcript, bad as unknown as RenderContext));
     expect(e.code).toBe("invalid-context");
@@ -71,6 +74,11 @@ describe("render context", () => {
     expect(a.body).toBe(b.body);
     expect(renderContextHash(ctx("openai-chat", { tools: TOOLS }))).toBe(renderContextHash(ctx("openai-chat", { tools: [...TOOLS].reverse() })));
     expect(renderContextHash(ctx("openai-chat"))).not.toBe(renderContextHash(ctx("openai-chat", { system: "other" })));
+  });
+
+  it("an empty system prompt is left out where a provider refuses empty text", () => {
+    expect(compile(transcript, ctx("anthropic", { system: "" })).request.system).toBeUndefined();
+    expect(compile(transcript, ctx("gemini", { system: "" })).request.config?.systemInstruction).toBeUndefined();
   });
 
   it("the render-context hash is recorded in the manifest", () => {
@@ -119,6 +127,13 @@ describe("hidden blobs", () => {
     const r = compile(transcript, ctx("anthropic"), { hidden: (id) => (id === "e4" ? [bad] : []) });
     expect(r.warnings).toContainEqual(expect.objectContaining({ code: "hidden-dropped", reason: "bad-data", entryId: "e4" }));
     expect(r.warnings).toContainEqual(expect.objectContaining({ code: "reasoning-omitted" }));
+  });
+
+  it("only assistant turns take blobs back: one on another entry is dropped with a reason", () => {
+    const onUser: HiddenBlob = { id: "b2", entry: asEntryId("e1"), provider: "anthropic", model: "claude-sonnet-4-5", kind: "anthropic.thinking", order: 0, data: { thinking: "t", signature: "SIG-ON-USER" }, time: 0 };
+    const r = compile(transcript, ctx("anthropic"), { hidden: (id) => (id === "e1" ? [onUser] : []) });
+    expect(r.body).not.toContain("SIG-ON-USER");
+    expect(r.warnings).toContainEqual(expect.objectContaining({ code: "hidden-dropped", reason: "unsupported-kind", entryId: "e1" }));
   });
 
   it("reads blobs from C/hidden through openHidden", () => {
@@ -177,6 +192,20 @@ describe("gemini cachedContent", () => {
     expect(r.request.contents[0]!.parts[0]).toEqual({ text: '<config>{"sandbox":"read-only"}</config>' });
     expect(r.manifest.server).toEqual({ cachedContent: "cachedContents/abc", upTo: "e4" });
   });
+  it("geminiCachePlan creates exactly the prefix a later request leaves out", () => {
+    const upToE4 = transcript.slice(0, 4); // e1..e4: ends with an assistant turn, a boundary no message spans
+    const plan = geminiCachePlan(upToE4, ctx("gemini"), { ttl: "3600s" });
+    expect(plan.request.config.ttl).toBe("3600s");
+    const cached = compile(transcript, ctx("gemini"), { cacheHandle: plan.handle("cachedContents/xyz") });
+    const full = compile(transcript, ctx("gemini"));
+    expect(cached.warnings.filter((w) => w.code === "cache-handle-unusable")).toEqual([]);
+    // Cache contents + the request's contents = the full request's contents; system and tools come from the cache.
+    expect(canonicalJson([...plan.request.config.contents, ...cached.request.contents])).toBe(canonicalJson(full.request.contents));
+    expect(plan.request.config.systemInstruction).toEqual(full.request.config?.systemInstruction);
+    expect(plan.request.config.tools).toEqual(full.request.config?.tools);
+    expect(cached.manifest.server).toEqual({ cachedContent: "cachedContents/xyz", upTo: "e4" });
+  });
+
   it.each([
     ["render-context-changed", { name: "cachedContents/a", upTo: asEntryId("e4"), renderContextHash: "0".repeat(64) }],
     ["not-in-transcript", { name: "cachedContents/a", upTo: asEntryId("e99") }],
@@ -220,5 +249,22 @@ describe("manifest", () => {
     const r = compile(transcript, ctx("chatml"));
     const seg = r.manifest.segments.find((s) => s.entryId === "e6")!;
     expect(Buffer.from(r.prefix).subarray(seg.start, seg.end).toString()).toBe("<|im_start|>user\nYes, book it — thanks! ✈️<|im_end|>\n");
+  });
+});
+
+describe("checkpoint identity", () => {
+  it("keys the prefix a request leaves cached like core's checkpointKey; forks sharing the prefix share it", () => {
+    const log = openLog(new Y.Doc(), { device: asDeviceId("d1") });
+    log.append("main", { kind: "user", content: { text: "hi" } });
+    const a = log.append("main", { kind: "assistant", content: { text: "hello" } });
+    const u = log.append("main", { kind: "user", content: { text: "more" } });
+    const fork = log.fork(u.id, "alt");
+    const m1 = compile(log.transcript("main"), ctx("anthropic")).manifest;
+    const m2 = compile(log.transcript(fork), ctx("anthropic")).manifest;
+    const id1 = checkpointIdentity(m1, log.prefixHash(m1.lastEntryId!))!;
+    expect(id1).toMatchObject({ provider: "anthropic", entry: u.id, rendererVersion: "anthropic/1", tokens: m1.totals.stableTokens });
+    expect(checkpointKey(id1)).toBe(checkpointKey(checkpointIdentity(m2, log.prefixHash(m2.lastEntryId!))!));
+    expect(checkpointKey(id1)).not.toBe(checkpointKey(checkpointIdentity(compile(log.transcript("main"), ctx("anthropic", { system: "x" })).manifest, log.prefixHash(u.id))!));
+    expect(checkpointIdentity(compile([], ctx("qwen3")).manifest, log.prefixHash(a.id))).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { canonicalJson, ENTRY_KINDS, isJsonObject, sha256Hex, type Entry } from "@ctxsync/core";
+import { canonicalJson, ENTRY_KINDS, isCoreError, isJsonObject, sha256Hex, type Entry } from "@ctxsync/core";
 import { normalizeContext, renderContextHash, type RenderContext, type RendererId } from "./context.js";
 import { compileError, toCompileError } from "./errors.js";
 import type { HiddenLookup } from "./hidden.js";
@@ -119,6 +119,8 @@ export function compile(transcript: readonly Entry[], ctx: RenderContext, opts: 
     });
     return { provider: n.provider, request: out.request, body: out.body, prefix: out.prefix, manifest, warnings: warnings.list };
   } catch (e) {
+    // Core refuses values with no JSON form (NaN, functions) in params, tool schemas or hand-made entries.
+    if (isCoreError(e) && e.code === "invalid-json") throw compileError("invalid-context", `cannot render: ${e.message}`, { cause: e });
     throw toCompileError(e);
   }
 }

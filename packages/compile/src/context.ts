@@ -23,6 +23,8 @@ export interface RenderOptions {
   readonly reasoning?: "keep" | "stock";
   /** qwen3: `enable_thinking=false` adds an empty think block to the generation prompt (and, in keep mode, to history turns). */
   readonly enableThinking?: boolean;
+  /** openai-chat: content as text parts with explicit `prompt_cache_breakpoint`s (gpt-5.6+). */
+  readonly explicitBreakpoints?: boolean;
   /** anthropic: TTL of the cache breakpoints (default 5m). */
   readonly cacheTtl?: "5m" | "1h";
 }
@@ -45,7 +47,7 @@ export interface NormalizedContext extends RenderContext {
   readonly options: RenderOptions;
 }
 
-const OPTION_KEYS = new Set(["params", "responsesMode", "reasoning", "enableThinking", "cacheTtl"]);
+const OPTION_KEYS = new Set(["params", "responsesMode", "reasoning", "enableThinking", "cacheTtl", "explicitBreakpoints"]);
 
 export const normalizeContext = (ctx: RenderContext): NormalizedContext => {
   const bad = (msg: string) => compileError("invalid-context", msg);
@@ -74,6 +76,7 @@ export const normalizeContext = (ctx: RenderContext): NormalizedContext => {
   if (options.reasoning !== undefined && !["keep", "stock"].includes(options.reasoning)) throw bad("options.reasoning must be keep or stock");
   if (options.cacheTtl !== undefined && !["5m", "1h"].includes(options.cacheTtl)) throw bad("options.cacheTtl must be 5m or 1h");
   if (options.enableThinking !== undefined && typeof options.enableThinking !== "boolean") throw bad("options.enableThinking must be boolean");
+  if (options.explicitBreakpoints !== undefined && typeof options.explicitBreakpoints !== "boolean") throw bad("options.explicitBreakpoints must be boolean");
   // Deterministic tool order: by name (UTF-16 code units, like canonical JSON keys), whatever order the caller used.
   const sorted = [...tools].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { ...ctx, tools: sorted, options };

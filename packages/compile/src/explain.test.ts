@@ -86,6 +86,28 @@ describe("explain(previous, next)", () => {
     expect(explain(m(t.slice(0, 3), keep), m(t.slice(0, 6), keep)).reason).toBe("extends");
   });
 
+  it("a template whose history does not repeat its generation prompt (stock Qwen3, enable_thinking=false)", () => {
+    const stock: RenderContext = { ...base, provider: "qwen3", model: "qwen3", options: { reasoning: "stock", enableThinking: false } };
+    const plain = buildTranscript(
+      FLIGHT.map((e) => {
+        if (e.kind !== "assistant") return e;
+        const { reasoning: _, ...content } = e.content;
+        return { kind: "assistant", content };
+      }),
+    );
+    const prev = compile(plain.slice(0, 1), stock);
+    const next = compile(plain.slice(0, 3), stock);
+    expect(next.prefix.startsWith(prev.prefix)).toBe(false);
+    const ex = explain(prev.manifest, next.manifest);
+    expect(ex).toMatchObject({ reason: "template-mismatch", firstDifference: { kind: "generation-prompt" } });
+    // Kept mode renders the empty think block in history too: the turn starts with its generation prompt.
+    const keep: RenderContext = { ...stock, options: { enableThinking: false } };
+    const a = compile(plain.slice(0, 1), keep);
+    const b = compile(plain.slice(0, 3), keep);
+    expect(b.prefix.startsWith(a.prefix)).toBe(true);
+    expect(explain(a.manifest, b.manifest).reason).toBe("extends");
+  });
+
   it("server-held state is named as such", () => {
     const chained: RenderContext = { ...base, provider: "openai-responses", options: { responsesMode: "previous_response_id" } };
     const ex = explain(m(t.slice(0, 3), chained), m(t, chained));

@@ -15,6 +15,7 @@ export type BreakReason =
   | "reasoning-dropped" // an assistant turn rendered with its reasoning before is rendered without it now
   | "hidden-differs" // the same entries, but other hidden blobs went back with them
   | "history-differs" // another entry (another branch, an edited or shorter history)
+  | "template-mismatch" // a template renders a finished turn differently from the generation prompt it was produced under
   | "server-state"; // one of the requests relies on provider-held state (previous_response_id, cachedContent)
 
 export interface Explanation {
@@ -33,6 +34,7 @@ const promptSegments = (m: Manifest): ManifestSegment[] => m.segments.filter((s)
 const sum = (segs: readonly ManifestSegment[]): number => segs.reduce((a, s) => a + s.tokens, 0);
 
 const reasonFor = (a: ManifestSegment, b: ManifestSegment | undefined): BreakReason => {
+  if (a.kind === "generation-prompt" && b?.role === "assistant") return "template-mismatch";
   if (a.kind === "system") return "system-changed";
   if (a.kind === "tools") return "tools-changed";
   if (!b || a.kind !== "entry" || b.kind !== "entry") return "history-differs";
@@ -54,6 +56,7 @@ const MESSAGES: Record<BreakReason, string> = {
   "reasoning-dropped": "the template dropped the reasoning of an earlier assistant turn",
   "hidden-differs": "other hidden blobs (thinking, reasoning items, signatures) went back with the same turn",
   "history-differs": "the history differs",
+  "template-mismatch": "the template renders the finished assistant turn without the generation prompt it was produced under (e.g. Qwen3 enable_thinking=false drops the empty think block from history)",
   "server-state": "a request relies on provider-held state; only the parts sent were compared",
 };
 
@@ -82,8 +85,8 @@ export const explain = (prev: Manifest, next: Manifest): Explanation => {
 
   let i = 0;
   while (i < P.length && i < N.length && P[i]!.hash === N[i]!.hash) i++;
-  // A template's generation prompt is the start of the next assistant turn: it is reused, not lost.
-  if (i === P.length - 1 && P[i]!.kind === "generation-prompt" && N[i]?.role === "assistant") i++;
+  // A template's generation prompt is the start of the next assistant turn: reused, if that turn really starts with it.
+  if (i === P.length - 1 && P[i]!.kind === "generation-prompt" && N[i]?.headHash === P[i]!.hash) i++;
   const server = prev.server !== undefined || next.server !== undefined;
   const stableTokens = prev.totals.stableTokens;
   if (i >= P.length) {

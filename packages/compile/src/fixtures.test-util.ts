@@ -36,6 +36,26 @@ export const FLIGHT: readonly EntryInput[] = [
   { kind: "tool_result", content: { callId: "call_2", text: "error: malformed arguments", isError: true } },
 ];
 
+/** A compacted branch: a summary, parallel tool calls, an orphan tool result and an empty user turn. */
+export const PARALLEL: readonly EntryInput[] = [
+  { kind: "summary", content: { text: "Earlier: the user asked to compare two config files.", from: asEntryId("old1"), to: asEntryId("old9") } },
+  { kind: "user", content: { text: "Read both files." } },
+  {
+    kind: "assistant",
+    content: {
+      text: "",
+      toolCalls: [
+        { id: "toolu_a", name: "read_file", arguments: { path: "a.toml" } },
+        { id: "toolu_b", name: "read_file", arguments: { path: "b.toml" } },
+      ],
+    },
+  },
+  { kind: "tool_result", content: { callId: "toolu_a", text: "x = 1\n" } },
+  { kind: "tool_result", content: { callId: "toolu_b", text: "x = 2\n" } },
+  { kind: "tool_result", content: { callId: "toolu_gone", text: "late output" } },
+  { kind: "user", content: { text: "" } },
+];
+
 /** A hidden blob with a deterministic id. */
 export const testBlob = (entry: string, provider: string, model: string, kind: string, order: number, data: HiddenBlob["data"]): HiddenBlob => ({
   id: `b-${entry}-${order}`,
@@ -75,6 +95,7 @@ export const FLIGHT_BLOBS: ReadonlyMap<string, HiddenBlob[]> = new Map([
 /** One context per renderer (and mode) for the golden files. */
 export const GOLDEN_CONTEXTS: Record<string, RenderContext> = {
   "openai-chat": { provider: "openai-chat", model: "gpt-5.4", system: SYSTEM, tools: TOOLS, options: { params: { temperature: 0 } } },
+  "openai-chat.breakpoints": { provider: "openai-chat", model: "gpt-5.6", system: SYSTEM, tools: TOOLS, options: { explicitBreakpoints: true, params: { prompt_cache_options: { mode: "implicit", ttl: "30m" } } } },
   "openai-responses": { provider: "openai-responses", model: "gpt-5.4", system: SYSTEM, tools: TOOLS, options: { params: { reasoning: { effort: "low" } } } },
   "openai-responses.previous": { provider: "openai-responses", model: "gpt-5.4", system: SYSTEM, tools: TOOLS, options: { responsesMode: "previous_response_id" } },
   anthropic: { provider: "anthropic", model: "claude-sonnet-4-5-20250929", system: SYSTEM, tools: TOOLS, options: { params: { max_tokens: 1024 } } },

@@ -7,20 +7,23 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "@ctxsync/core";
 import { compile } from "./compile.js";
-import { buildTranscript, FLIGHT, FLIGHT_BLOBS, GOLDEN_CONTEXTS } from "./fixtures.test-util.js";
+import { buildTranscript, FLIGHT, FLIGHT_BLOBS, GOLDEN_CONTEXTS, PARALLEL } from "./fixtures.test-util.js";
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), "__fixtures__");
 const UPDATE = process.env.UPDATE_GOLDEN === "1";
 
-const transcript = buildTranscript(FLIGHT);
-const hidden = (id: string) => FLIGHT_BLOBS.get(id) ?? [];
+const TRANSCRIPTS = { flight: buildTranscript(FLIGHT), parallel: buildTranscript(PARALLEL) } as const;
+type TranscriptName = keyof typeof TRANSCRIPTS;
+// Blobs belong to the flight transcript's entries; the parallel transcript has none.
+const hidden = (transcript: TranscriptName) => (id: string) => (transcript === "flight" ? (FLIGHT_BLOBS.get(id) ?? []) : []);
+const CASES = (Object.keys(TRANSCRIPTS) as TranscriptName[]).flatMap((t) => Object.keys(GOLDEN_CONTEXTS).map((c) => [t, c] as const));
 
-const compileGolden = (name: string) => {
+const compileGolden = (transcript: TranscriptName, name: string) => {
   const ctx = GOLDEN_CONTEXTS[name]!;
-  // The request for the next turn: everything up to the last tool result.
-  const r = compile(transcript, ctx, { hidden, conversation: "conv-golden", branch: "main" });
+  // The request for the next turn: the whole transcript, which ends on the user side.
+  const r = compile(TRANSCRIPTS[transcript], ctx, { hidden: hidden(transcript), conversation: "conv-golden", branch: "main" });
   return {
-    file: `${name}.json`,
+    file: `${transcript}.${name}.json`,
     value: {
       provider: r.provider,
       request: r.request,
@@ -35,6 +38,7 @@ const compileGolden = (name: string) => {
 // SDK type names per golden: the generated .typecheck.ts asserts each request `satisfies` it.
 const SDK_TYPE: Record<string, string | undefined> = {
   "openai-chat": "OpenAI.Chat.ChatCompletionCreateParamsNonStreaming",
+  "openai-chat.breakpoints": "OpenAI.Chat.ChatCompletionCreateParamsNonStreaming",
   "openai-responses": "OpenAI.Responses.ResponseCreateParamsNonStreaming",
   "openai-responses.previous": "OpenAI.Responses.ResponseCreateParamsNonStreaming",
   anthropic: "Anthropic.MessageCreateParamsNonStreaming",
@@ -53,18 +57,19 @@ const typecheckSource = (): string => {
     'import type { GenerateContentParameters } from "@google/genai";',
     "",
   ];
-  for (const name of Object.keys(GOLDEN_CONTEXTS)) {
+  for (const [transcript, name] of CASES) {
     const type = SDK_TYPE[name];
     if (!type) continue;
-    const { value } = compileGolden(name);
-    lines.push(`export const ${name.replace(/[^A-Za-z0-9]+(.)/g, (_, c: string) => c.toUpperCase())} = ${JSON.stringify(value.request, null, 2)} satisfies ${type};`, "");
+    const { value } = compileGolden(transcript, name);
+    const id = `${transcript}.${name}`.replace(/[^A-Za-z0-9]+(.)/g, (_, c: string) => c.toUpperCase());
+    lines.push(`export const ${id} = ${JSON.stringify(value.request, null, 2)} satisfies ${type};`, "");
   }
   return lines.join("\n");
 };
 
 describe("golden fixtures", () => {
-  it.each(Object.keys(GOLDEN_CONTEXTS))("%s matches its golden file", (name) => {
-    const { file, value } = compileGolden(name);
+  it.each(CASES)("%s transcript, %s context matches its golden file", (transcript, name) => {
+    const { file, value } = compileGolden(transcript, name);
     const path = join(DIR, file);
     const text = `${JSON.stringify(value, null, 2)}\n`;
     if (UPDATE) {

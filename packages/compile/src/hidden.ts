@@ -1,4 +1,4 @@
-import type { EntryId, HiddenBlob, JsonValue } from "@ctxsync/core";
+import type { Entry, EntryId, HiddenBlob, JsonValue } from "@ctxsync/core";
 import type { RendererId } from "./context.js";
 import type { HiddenDropReason, WarningSink } from "./warnings.js";
 
@@ -56,11 +56,14 @@ export interface BlobEnv {
 export type DataCheck = (data: JsonValue) => string | undefined;
 
 /**
- * The blobs of `entryId` that may go back into this request, in their original order. Every
+ * The blobs of `entry` that may go back into this request, in their original order. Every
  * other blob is left out with a `hidden-dropped` warning: a blob is rendered only for the
  * provider (and model family) that issued it, and only if this renderer has a place for its kind.
+ * Providers hand blobs back with assistant turns, so only assistant entries have a place for any.
  */
-export const takeBlobs = (env: BlobEnv, entryId: EntryId, kinds: Readonly<Record<string, DataCheck>>): HiddenBlob[] => {
+export const takeBlobs = (env: BlobEnv, entry: Entry, assistantKinds: Readonly<Record<string, DataCheck>>): HiddenBlob[] => {
+  const entryId = entry.id;
+  const kinds = entry.kind === "assistant" ? assistantKinds : {};
   const blobs = env.lookup?.(entryId) ?? [];
   if (blobs.length === 0) return [];
   const family = providerFamily(env.renderer);
@@ -81,7 +84,7 @@ export const takeBlobs = (env: BlobEnv, entryId: EntryId, kinds: Readonly<Record
     else if (!same(b.model, env.model)) drop(b, "other-model-family", `issued for ${b.model}, request is for ${env.model}`);
     else {
       const check = Object.hasOwn(kinds, b.kind) ? kinds[b.kind] : undefined;
-      if (!check) drop(b, "unsupported-kind", `${env.renderer} has no place for ${b.kind}`);
+      if (!check) drop(b, "unsupported-kind", `${env.renderer} takes no ${b.kind} on ${entry.kind} entries`);
       else {
         const problem = check(b.data);
         if (problem) drop(b, "bad-data", problem);

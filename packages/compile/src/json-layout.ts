@@ -1,4 +1,5 @@
 import { canonicalJson, type JsonObject, type JsonValue } from "@ctxsync/core";
+import type { Rendered } from "./render.js";
 import { createWriter, type SegmentDraft, type StreamWriter } from "./writer.js";
 
 /** A static member of the request (tools, system): written after the params, before the growing list. */
@@ -92,4 +93,54 @@ export const layoutObject = (layout: JsonLayout): JsonObject => {
   else Object.assign(out, head);
   out[layout.listKey] = layout.list.flatMap((g) => g.items);
   return out;
+};
+
+/** A layout rendered as is: the body is the prefix stream. */
+export const renderLayout = <R>(layout: JsonLayout): Rendered<R> => {
+  const { writer, stableEnd } = writeLayout(layout);
+  const body = writer.text();
+  return { request: layoutObject(layout) as unknown as R, body, prefix: body, segments: writer.segments, bytes: writer.bytes(), stableEnd };
+};
+
+/**
+ * Where cache breakpoints go in the message list (indexes among the entry messages): the end of
+ * the previous turn — the message before the newest assistant message, exactly where the previous
+ * request ended, so its cache write is read back — and the newest point, the last message.
+ */
+export const breakpointMessages = (isAssistant: readonly boolean[]): Set<number> => {
+  const out = new Set<number>();
+  const lastAssistant = isAssistant.lastIndexOf(true);
+  if (lastAssistant > 0) out.add(lastAssistant - 1);
+  if (isAssistant.length > 0) out.add(isAssistant.length - 1);
+  return out;
+};
+
+/**
+ * A request with cache breakpoint markers (Anthropic `cache_control`, OpenAI
+ * `prompt_cache_breakpoint`). The markers move forward every turn, the content they mark does
+ * not: the manifest indexes the serialization without markers (`prefix`), the body carries them.
+ * `breakpoints` are the byte offsets (in `prefix`) of the end of the static part when it is
+ * marked, and of the end of each marked entry message.
+ */
+export const renderMarked = <R>(layoutOf: (withMarks: boolean) => JsonLayout, staticMarked: boolean, markedEntries: ReadonlySet<number>): Rendered<R> => {
+  const plain = writeLayout(layoutOf(false));
+  const markedLayout = layoutOf(true);
+  const segs = plain.writer.segments;
+  const breakpoints: number[] = [];
+  const staticSeg = segs.filter((s) => s.kind === "system" || s.kind === "tools").at(-1);
+  if (staticMarked && staticSeg) breakpoints.push(staticSeg.end);
+  const entrySegs = segs.filter((s) => s.kind === "entry");
+  for (const i of [...markedEntries].sort((a, b) => a - b)) {
+    const s = entrySegs[i];
+    if (s) breakpoints.push(s.end);
+  }
+  return {
+    request: layoutObject(markedLayout) as unknown as R,
+    body: writeLayout(markedLayout).writer.text(),
+    prefix: plain.writer.text(),
+    segments: segs,
+    bytes: plain.writer.bytes(),
+    stableEnd: plain.stableEnd,
+    breakpoints,
+  };
 };

@@ -17,6 +17,8 @@ export interface ManifestSegment {
   readonly reasoning?: boolean;
   /** Hidden blobs rendered into the segment. */
   readonly hidden?: number;
+  /** Templates, assistant turns: SHA-256 of the turn's first bytes, as long as the generation prompt. */
+  readonly headHash?: string;
   /** UTF-8 byte offsets into the prefix stream (`CompileResult.prefix`). */
   readonly start: number;
   readonly end: number;
@@ -127,6 +129,7 @@ export const buildManifest = (m: ManifestInput): Manifest => {
       ...(s.role !== undefined ? { role: s.role } : {}),
       ...(s.reasoning !== undefined ? { reasoning: s.reasoning } : {}),
       ...(s.hidden ? { hidden: s.hidden } : {}),
+      ...(s.headLength !== undefined ? { headHash: hashText(s.text.slice(0, s.headLength)) } : {}),
       start: s.start,
       end: s.end,
       hash,

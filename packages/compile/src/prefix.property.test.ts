@@ -15,6 +15,7 @@ const traces: LoadedTrace[] = traceFiles().map((f) => loadTrace(f, rand));
 type Config = Omit<RenderContext, "system" | "tools">;
 const CONFIGS: Record<string, Config> = {
   "openai-chat": { provider: "openai-chat", model: "gpt-5.4", options: { params: { temperature: 0 } } },
+  "openai-chat explicit breakpoints": { provider: "openai-chat", model: "gpt-5.6", options: { explicitBreakpoints: true } },
   "openai-responses": { provider: "openai-responses", model: "gpt-5.4" },
   anthropic: { provider: "anthropic", model: "claude-sonnet-4-5-20250929", options: { params: { max_tokens: 1024 } } },
   gemini: { provider: "gemini", model: "gemini-3-pro" },
@@ -32,6 +33,9 @@ const withoutReasoning = (entries: readonly Entry[]): Entry[] =>
     const { reasoning: _, ...content } = e.content;
     return { ...e, content };
   });
+
+// Renderers whose breakpoint markers move: the previous newest breakpoint must be read back.
+const MARKED = new Set(["anthropic", "openai-chat explicit breakpoints"]);
 
 const turns = (t: LoadedTrace, cfg: Config, each: (k: number, r: CompileResult) => void): void => {
   const ctx: RenderContext = { ...cfg, ...(t.system !== undefined ? { system: t.system } : {}), tools: t.tools };
@@ -57,6 +61,11 @@ describe.each(Object.entries(CONFIGS))("prefix property: %s", (name, cfg) => {
           }
           const ex = explain(prev.r.manifest, r.manifest);
           expect(ex.reason, `${t.name} turn ${k}: ${ex.message}`).toBe("extends");
+          if (MARKED.has(name)) {
+            // The previous request wrote its cache at its newest breakpoint; this one reads it back there.
+            expect(r.manifest.breakpoints, `${t.name} turn ${k}`).toContain(s);
+            expect(r.manifest.breakpoints.length).toBeLessThanOrEqual(4);
+          }
           expect(ex.lostTokens).toBe(0);
           pairs++;
         }
@@ -67,7 +76,22 @@ describe.each(Object.entries(CONFIGS))("prefix property: %s", (name, cfg) => {
         // The body is exactly the request, and foreign blobs never reach it.
         expect(canonicalJson(JSON.parse(last.body))).toBe(canonicalJson(last.request));
         expect(last.body.includes(FOREIGN_MARKER)).toBe(false);
+        if (MARKED.has(name)) expect((last.body.match(/"cache_control"|"prompt_cache_breakpoint"/g) ?? []).length).toBeLessThanOrEqual(4);
         expect(last.warnings.some((w) => w.code === "hidden-dropped" && w.reason === "other-provider")).toBe(true);
+        // Blobs of the request's own provider go back byte-exact (their exact canonical JSON is in the body).
+        for (const at of t.assistantAt.slice(0, -1)) {
+          const id = t.entries[at]!.id;
+          for (const b of t.blobs.get(id) ?? []) {
+            const d = b.data as Record<string, unknown>;
+            const expected =
+              name === "anthropic" && b.kind === "anthropic.thinking" ? canonicalJson({ signature: d.signature, thinking: d.thinking, type: "thinking" })
+              : name === "anthropic" && b.kind === "anthropic.redacted_thinking" ? canonicalJson({ data: d.data, type: "redacted_thinking" })
+              : name === "openai-responses" && b.kind === "openai.reasoning" ? `"encrypted_content":${JSON.stringify(d.encrypted_content)},"id":${JSON.stringify(d.id)}`
+              : name === "gemini" && b.kind === "gemini.thought_signature" ? `"thoughtSignature":${JSON.stringify(d.signature)}`
+              : undefined;
+            if (expected !== undefined) expect(last.body.includes(expected), `${t.name}: ${b.kind} of ${id}`).toBe(true);
+          }
+        }
       }
     }
     expect(pairs).toBeGreaterThan(1000);

@@ -1,4 +1,4 @@
-import { canonicalJson, isJsonObject, type ConfigContent, type Entry, type EntryId, type JsonObject, type SummaryContent, type ToolCall } from "@ctxsync/core";
+import { canonicalJson, isJsonObject, type ConfigContent, type Entry, type EntryId, type JsonObject, type SummaryContent, type ToolCall, type ToolResultEntry } from "@ctxsync/core";
 import type { NormalizedContext, RendererId } from "./context.js";
 import { compileError } from "./errors.js";
 import type { BlobEnv } from "./hidden.js";
@@ -71,6 +71,16 @@ export const toolNames = (entries: readonly Entry[]): Map<EntryId, string> => {
   return out;
 };
 
+/**
+ * A tool result no earlier call in the transcript asked for: the APIs refuse it as a tool result
+ * (it must answer a call), so it goes as user text, with an `orphan-tool-result` warning.
+ */
+export const orphanResultText = (env: RenderEnv, e: ToolResultEntry): string => {
+  const { callId, text } = e.content;
+  env.warnings.push({ code: "orphan-tool-result", entryId: e.id, callId, message: `tool result ${callId} answers no earlier tool call in this transcript; sent as text` });
+  return `[tool result ${callId}]\n${text}`;
+};
+
 /** A tool call's arguments as an object (Anthropic, Gemini); anything else is warned about and sent as {}. */
 export const argumentsObject = (tc: ToolCall, entryId: EntryId, warnings: WarningSink): JsonObject => {
   if (isJsonObject(tc.arguments)) return tc.arguments;
@@ -81,6 +91,16 @@ export const argumentsObject = (tc: ToolCall, entryId: EntryId, warnings: Warnin
     message: `tool call ${tc.id}: arguments are not a JSON object; sent as {}`,
   });
   return {};
+};
+
+/** What an empty text is sent as where a provider refuses empty text (Anthropic blocks, Gemini parts). */
+export const EMPTY_TEXT = "(empty)";
+
+/** The text, or the placeholder with an `empty-content` warning; the same bytes every time, so the prefix holds. */
+export const nonEmpty = (env: RenderEnv, entryId: EntryId, text: string): string => {
+  if (text !== "") return text;
+  env.warnings.push({ code: "empty-content", entryId, message: `entry ${entryId} has no content; sent as ${JSON.stringify(EMPTY_TEXT)}` });
+  return EMPTY_TEXT;
 };
 
 /** Request params from the render context, refusing keys the renderer writes itself. */

@@ -13,6 +13,12 @@ export interface SegmentDraft {
   readonly reasoning?: boolean;
   /** Number of hidden blobs rendered into this segment. */
   readonly hidden?: number;
+  /**
+   * Templates: how many leading UTF-16 units of an assistant turn correspond to the generation
+   * prompt (the manifest hashes them as `headHash`, so explain can check that the turn starts
+   * exactly with the generation prompt it was produced under).
+   */
+  readonly headLength?: number;
 }
 
 export interface WrittenSegment extends SegmentDraft {

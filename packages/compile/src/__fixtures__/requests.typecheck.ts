@@ -3,7 +3,7 @@ import type OpenAI from "openai";
 import type Anthropic from "@anthropic-ai/sdk";
 import type { GenerateContentParameters } from "@google/genai";
 
-export const openaiChat = {
+export const flightOpenaiChat = {
   "temperature": 0,
   "prompt_cache_key": "ctxsync-97a86e5876abc84076a77e8f3d8a89e3",
   "model": "gpt-5.4",
@@ -115,7 +115,171 @@ export const openaiChat = {
   ]
 } satisfies OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
 
-export const openaiResponses = {
+export const flightOpenaiChatBreakpoints = {
+  "prompt_cache_options": {
+    "mode": "implicit",
+    "ttl": "30m"
+  },
+  "prompt_cache_key": "ctxsync-97a86e5876abc84076a77e8f3d8a89e3",
+  "model": "gpt-5.6",
+  "tools": [
+    {
+      "type": "function",
+      "function": {
+        "name": "book",
+        "description": "Book a flight.",
+        "parameters": {
+          "type": "object",
+          "properties": {
+            "flight": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "flight"
+          ]
+        }
+      }
+    },
+    {
+      "type": "function",
+      "function": {
+        "name": "search_flights",
+        "description": "Find flights between two airports on a date.",
+        "parameters": {
+          "type": "object",
+          "properties": {
+            "from": {
+              "type": "string"
+            },
+            "to": {
+              "type": "string"
+            },
+            "date": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "from",
+            "to",
+            "date"
+          ]
+        }
+      }
+    }
+  ],
+  "messages": [
+    {
+      "role": "system",
+      "content": [
+        {
+          "type": "text",
+          "text": "You are a travel agent. Be brief.",
+          "prompt_cache_breakpoint": {
+            "mode": "explicit"
+          }
+        }
+      ]
+    },
+    {
+      "role": "user",
+      "content": [
+        {
+          "type": "text",
+          "text": "Find me a flight from SFO to JFK on 2024-06-01."
+        }
+      ]
+    },
+    {
+      "role": "assistant",
+      "content": null,
+      "tool_calls": [
+        {
+          "id": "call_1",
+          "type": "function",
+          "function": {
+            "name": "search_flights",
+            "arguments": "{\"date\":\"2024-06-01\",\"from\":\"SFO\",\"to\":\"JFK\"}"
+          }
+        }
+      ]
+    },
+    {
+      "role": "tool",
+      "tool_call_id": "call_1",
+      "content": [
+        {
+          "type": "text",
+          "text": "[{\"flight\":\"UA12\",\"price\":320}]"
+        }
+      ]
+    },
+    {
+      "role": "assistant",
+      "content": [
+        {
+          "type": "text",
+          "text": "UA12 at $320. Shall I book it?"
+        }
+      ]
+    },
+    {
+      "role": "system",
+      "content": [
+        {
+          "type": "text",
+          "text": "<config>{\"sandbox\":\"read-only\"}</config>"
+        }
+      ]
+    },
+    {
+      "role": "user",
+      "content": [
+        {
+          "type": "text",
+          "text": "Yes, book it — thanks! ✈️",
+          "prompt_cache_breakpoint": {
+            "mode": "explicit"
+          }
+        }
+      ]
+    },
+    {
+      "role": "assistant",
+      "content": [
+        {
+          "type": "text",
+          "text": "Booking."
+        }
+      ],
+      "tool_calls": [
+        {
+          "id": "call_2",
+          "type": "function",
+          "function": {
+            "name": "book",
+            "arguments": "{\"flight\": \"UA12\","
+          }
+        }
+      ]
+    },
+    {
+      "role": "tool",
+      "tool_call_id": "call_2",
+      "content": [
+        {
+          "type": "text",
+          "text": "error: malformed arguments",
+          "prompt_cache_breakpoint": {
+            "mode": "explicit"
+          }
+        }
+      ]
+    }
+  ]
+} satisfies OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
+
+export const flightOpenaiResponses = {
   "reasoning": {
     "effort": "low"
   },
@@ -238,7 +402,7 @@ export const openaiResponses = {
   ]
 } satisfies OpenAI.Responses.ResponseCreateParamsNonStreaming;
 
-export const openaiResponsesPrevious = {
+export const flightOpenaiResponsesPrevious = {
   "model": "gpt-5.4",
   "store": true,
   "previous_response_id": "resp_e4",
@@ -318,7 +482,7 @@ export const openaiResponsesPrevious = {
   ]
 } satisfies OpenAI.Responses.ResponseCreateParamsNonStreaming;
 
-export const anthropic = {
+export const flightAnthropic = {
   "max_tokens": 1024,
   "model": "claude-sonnet-4-5-20250929",
   "tools": [
@@ -476,7 +640,7 @@ export const anthropic = {
   ]
 } satisfies Anthropic.MessageCreateParamsNonStreaming;
 
-export const gemini = {
+export const flightGemini = {
   "model": "gemini-3-pro",
   "config": {
     "temperature": 0,
@@ -624,23 +788,744 @@ export const gemini = {
   ]
 } satisfies GenerateContentParameters;
 
-export const chatml = {
+export const flightChatml = {
   "model": "local",
   "prompt": "<|im_start|>system\nYou are a travel agent. Be brief.\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>\n{\"function\":{\"description\":\"Book a flight.\",\"name\":\"book\",\"parameters\":{\"properties\":{\"flight\":{\"type\":\"string\"}},\"required\":[\"flight\"],\"type\":\"object\"}},\"type\":\"function\"}\n{\"function\":{\"description\":\"Find flights between two airports on a date.\",\"name\":\"search_flights\",\"parameters\":{\"properties\":{\"date\":{\"type\":\"string\"},\"from\":{\"type\":\"string\"},\"to\":{\"type\":\"string\"}},\"required\":[\"from\",\"to\",\"date\"],\"type\":\"object\"}},\"type\":\"function\"}\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n<|im_start|>user\nFind me a flight from SFO to JFK on 2024-06-01.<|im_end|>\n<|im_start|>assistant\n<think>\nThe user wants flights; call search_flights.\n</think>\n\n<tool_call>\n{\"name\": \"search_flights\", \"arguments\": {\"date\":\"2024-06-01\",\"from\":\"SFO\",\"to\":\"JFK\"}}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\n[{\"flight\":\"UA12\",\"price\":320}]\n</tool_response><|im_end|>\n<|im_start|>assistant\n<think>\nOne result; offer it.\n</think>\n\nUA12 at $320. Shall I book it?<|im_end|>\n<|im_start|>system\n<config>{\"sandbox\":\"read-only\"}</config><|im_end|>\n<|im_start|>user\nYes, book it — thanks! ✈️<|im_end|>\n<|im_start|>assistant\nBooking.\n<tool_call>\n{\"name\": \"book\", \"arguments\": {\"flight\": \"UA12\",}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\nerror: malformed arguments\n</tool_response><|im_end|>\n<|im_start|>assistant\n"
 } satisfies OpenAI.CompletionCreateParamsNonStreaming;
 
-export const qwen3 = {
+export const flightQwen3 = {
   "max_tokens": 256,
   "model": "qwen3-8b",
   "prompt": "<|im_start|>system\nYou are a travel agent. Be brief.\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>\n{\"function\":{\"description\":\"Book a flight.\",\"name\":\"book\",\"parameters\":{\"properties\":{\"flight\":{\"type\":\"string\"}},\"required\":[\"flight\"],\"type\":\"object\"}},\"type\":\"function\"}\n{\"function\":{\"description\":\"Find flights between two airports on a date.\",\"name\":\"search_flights\",\"parameters\":{\"properties\":{\"date\":{\"type\":\"string\"},\"from\":{\"type\":\"string\"},\"to\":{\"type\":\"string\"}},\"required\":[\"from\",\"to\",\"date\"],\"type\":\"object\"}},\"type\":\"function\"}\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n<|im_start|>user\nFind me a flight from SFO to JFK on 2024-06-01.<|im_end|>\n<|im_start|>assistant\n<think>\nThe user wants flights; call search_flights.\n</think>\n\n<tool_call>\n{\"name\": \"search_flights\", \"arguments\": {\"date\":\"2024-06-01\",\"from\":\"SFO\",\"to\":\"JFK\"}}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\n[{\"flight\":\"UA12\",\"price\":320}]\n</tool_response><|im_end|>\n<|im_start|>assistant\n<think>\nOne result; offer it.\n</think>\n\nUA12 at $320. Shall I book it?<|im_end|>\n<|im_start|>system\n<config>{\"sandbox\":\"read-only\"}</config><|im_end|>\n<|im_start|>user\nYes, book it — thanks! ✈️<|im_end|>\n<|im_start|>assistant\nBooking.\n<tool_call>\n{\"name\": \"book\", \"arguments\": {\"flight\": \"UA12\",}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\nerror: malformed arguments\n</tool_response><|im_end|>\n<|im_start|>assistant\n"
 } satisfies OpenAI.CompletionCreateParamsNonStreaming;
 
-export const qwen3Stock = {
+export const flightQwen3Stock = {
   "model": "qwen3-8b",
   "prompt": "<|im_start|>system\nYou are a travel agent. Be brief.\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>\n{\"function\":{\"description\":\"Book a flight.\",\"name\":\"book\",\"parameters\":{\"properties\":{\"flight\":{\"type\":\"string\"}},\"required\":[\"flight\"],\"type\":\"object\"}},\"type\":\"function\"}\n{\"function\":{\"description\":\"Find flights between two airports on a date.\",\"name\":\"search_flights\",\"parameters\":{\"properties\":{\"date\":{\"type\":\"string\"},\"from\":{\"type\":\"string\"},\"to\":{\"type\":\"string\"}},\"required\":[\"from\",\"to\",\"date\"],\"type\":\"object\"}},\"type\":\"function\"}\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n<|im_start|>user\nFind me a flight from SFO to JFK on 2024-06-01.<|im_end|>\n<|im_start|>assistant\n<tool_call>\n{\"name\": \"search_flights\", \"arguments\": {\"date\":\"2024-06-01\",\"from\":\"SFO\",\"to\":\"JFK\"}}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\n[{\"flight\":\"UA12\",\"price\":320}]\n</tool_response><|im_end|>\n<|im_start|>assistant\nUA12 at $320. Shall I book it?<|im_end|>\n<|im_start|>system\n<config>{\"sandbox\":\"read-only\"}</config><|im_end|>\n<|im_start|>user\nYes, book it — thanks! ✈️<|im_end|>\n<|im_start|>assistant\nBooking.\n<tool_call>\n{\"name\": \"book\", \"arguments\": {\"flight\": \"UA12\",}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\nerror: malformed arguments\n</tool_response><|im_end|>\n<|im_start|>assistant\n"
 } satisfies OpenAI.CompletionCreateParamsNonStreaming;
 
-export const llama3 = {
+export const flightLlama3 = {
   "model": "llama-3.1-8b",
   "prompt": "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou are a travel agent. Be brief.\n\nYou have access to the following functions. To call a function, respond with JSON for a function call in the form {\"name\": function name, \"parameters\": dictionary of argument name and its value}. Do not use variables.\n\n{\"function\":{\"description\":\"Book a flight.\",\"name\":\"book\",\"parameters\":{\"properties\":{\"flight\":{\"type\":\"string\"}},\"required\":[\"flight\"],\"type\":\"object\"}},\"type\":\"function\"}\n\n{\"function\":{\"description\":\"Find flights between two airports on a date.\",\"name\":\"search_flights\",\"parameters\":{\"properties\":{\"date\":{\"type\":\"string\"},\"from\":{\"type\":\"string\"},\"to\":{\"type\":\"string\"}},\"required\":[\"from\",\"to\",\"date\"],\"type\":\"object\"}},\"type\":\"function\"}<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nFind me a flight from SFO to JFK on 2024-06-01.<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n{\"name\": \"search_flights\", \"parameters\": {\"date\":\"2024-06-01\",\"from\":\"SFO\",\"to\":\"JFK\"}}<|eot_id|><|start_header_id|>ipython<|end_header_id|>\n\n[{\"flight\":\"UA12\",\"price\":320}]<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nUA12 at $320. Shall I book it?<|eot_id|><|start_header_id|>system<|end_header_id|>\n\n<config>{\"sandbox\":\"read-only\"}</config><|eot_id|><|start_header_id|>user<|end_header_id|>\n\nYes, book it — thanks! ✈️<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nBooking.\n{\"name\": \"book\", \"parameters\": {\"flight\": \"UA12\",}<|eot_id|><|start_header_id|>ipython<|end_header_id|>\n\nerror: malformed arguments<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+} satisfies OpenAI.CompletionCreateParamsNonStreaming;
+
+export const parallelOpenaiChat = {
+  "temperature": 0,
+  "prompt_cache_key": "ctxsync-97a86e5876abc84076a77e8f3d8a89e3",
+  "model": "gpt-5.4",
+  "tools": [
+    {
+      "type": "function",
+      "function": {
+        "name": "book",
+        "description": "Book a flight.",
+        "parameters": {
+          "type": "object",
+          "properties": {
+            "flight": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "flight"
+          ]
+        }
+      }
+    },
+    {
+      "type": "function",
+      "function": {
+        "name": "search_flights",
+        "description": "Find flights between two airports on a date.",
+        "parameters": {
+          "type": "object",
+          "properties": {
+            "from": {
+              "type": "string"
+            },
+            "to": {
+              "type": "string"
+            },
+            "date": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "from",
+            "to",
+            "date"
+          ]
+        }
+      }
+    }
+  ],
+  "messages": [
+    {
+      "role": "system",
+      "content": "You are a travel agent. Be brief."
+    },
+    {
+      "role": "user",
+      "content": "<summary>\nEarlier: the user asked to compare two config files.\n</summary>"
+    },
+    {
+      "role": "user",
+      "content": "Read both files."
+    },
+    {
+      "role": "assistant",
+      "content": "",
+      "tool_calls": [
+        {
+          "id": "toolu_a",
+          "type": "function",
+          "function": {
+            "name": "read_file",
+            "arguments": "{\"path\":\"a.toml\"}"
+          }
+        },
+        {
+          "id": "toolu_b",
+          "type": "function",
+          "function": {
+            "name": "read_file",
+            "arguments": "{\"path\":\"b.toml\"}"
+          }
+        }
+      ]
+    },
+    {
+      "role": "tool",
+      "tool_call_id": "toolu_a",
+      "content": "x = 1\n"
+    },
+    {
+      "role": "tool",
+      "tool_call_id": "toolu_b",
+      "content": "x = 2\n"
+    },
+    {
+      "role": "user",
+      "content": "[tool result toolu_gone]\nlate output"
+    },
+    {
+      "role": "user",
+      "content": ""
+    }
+  ]
+} satisfies OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
+
+export const parallelOpenaiChatBreakpoints = {
+  "prompt_cache_options": {
+    "mode": "implicit",
+    "ttl": "30m"
+  },
+  "prompt_cache_key": "ctxsync-97a86e5876abc84076a77e8f3d8a89e3",
+  "model": "gpt-5.6",
+  "tools": [
+    {
+      "type": "function",
+      "function": {
+        "name": "book",
+        "description": "Book a flight.",
+        "parameters": {
+          "type": "object",
+          "properties": {
+            "flight": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "flight"
+          ]
+        }
+      }
+    },
+    {
+      "type": "function",
+      "function": {
+        "name": "search_flights",
+        "description": "Find flights between two airports on a date.",
+        "parameters": {
+          "type": "object",
+          "properties": {
+            "from": {
+              "type": "string"
+            },
+            "to": {
+              "type": "string"
+            },
+            "date": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "from",
+            "to",
+            "date"
+          ]
+        }
+      }
+    }
+  ],
+  "messages": [
+    {
+      "role": "system",
+      "content": [
+        {
+          "type": "text",
+          "text": "You are a travel agent. Be brief.",
+          "prompt_cache_breakpoint": {
+            "mode": "explicit"
+          }
+        }
+      ]
+    },
+    {
+      "role": "user",
+      "content": [
+        {
+          "type": "text",
+          "text": "<summary>\nEarlier: the user asked to compare two config files.\n</summary>"
+        }
+      ]
+    },
+    {
+      "role": "user",
+      "content": [
+        {
+          "type": "text",
+          "text": "Read both files.",
+          "prompt_cache_breakpoint": {
+            "mode": "explicit"
+          }
+        }
+      ]
+    },
+    {
+      "role": "assistant",
+      "content": null,
+      "tool_calls": [
+        {
+          "id": "toolu_a",
+          "type": "function",
+          "function": {
+            "name": "read_file",
+            "arguments": "{\"path\":\"a.toml\"}"
+          }
+        },
+        {
+          "id": "toolu_b",
+          "type": "function",
+          "function": {
+            "name": "read_file",
+            "arguments": "{\"path\":\"b.toml\"}"
+          }
+        }
+      ]
+    },
+    {
+      "role": "tool",
+      "tool_call_id": "toolu_a",
+      "content": [
+        {
+          "type": "text",
+          "text": "x = 1\n"
+        }
+      ]
+    },
+    {
+      "role": "tool",
+      "tool_call_id": "toolu_b",
+      "content": [
+        {
+          "type": "text",
+          "text": "x = 2\n"
+        }
+      ]
+    },
+    {
+      "role": "user",
+      "content": [
+        {
+          "type": "text",
+          "text": "[tool result toolu_gone]\nlate output"
+        }
+      ]
+    },
+    {
+      "role": "user",
+      "content": [
+        {
+          "type": "text",
+          "text": "",
+          "prompt_cache_breakpoint": {
+            "mode": "explicit"
+          }
+        }
+      ]
+    }
+  ]
+} satisfies OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
+
+export const parallelOpenaiResponses = {
+  "reasoning": {
+    "effort": "low"
+  },
+  "model": "gpt-5.4",
+  "store": false,
+  "include": [
+    "reasoning.encrypted_content"
+  ],
+  "prompt_cache_key": "ctxsync-97a86e5876abc84076a77e8f3d8a89e3",
+  "tools": [
+    {
+      "type": "function",
+      "name": "book",
+      "description": "Book a flight.",
+      "parameters": {
+        "type": "object",
+        "properties": {
+          "flight": {
+            "type": "string"
+          }
+        },
+        "required": [
+          "flight"
+        ]
+      },
+      "strict": false
+    },
+    {
+      "type": "function",
+      "name": "search_flights",
+      "description": "Find flights between two airports on a date.",
+      "parameters": {
+        "type": "object",
+        "properties": {
+          "from": {
+            "type": "string"
+          },
+          "to": {
+            "type": "string"
+          },
+          "date": {
+            "type": "string"
+          }
+        },
+        "required": [
+          "from",
+          "to",
+          "date"
+        ]
+      },
+      "strict": false
+    }
+  ],
+  "instructions": "You are a travel agent. Be brief.",
+  "input": [
+    {
+      "type": "message",
+      "role": "user",
+      "content": "<summary>\nEarlier: the user asked to compare two config files.\n</summary>"
+    },
+    {
+      "type": "message",
+      "role": "user",
+      "content": "Read both files."
+    },
+    {
+      "type": "function_call",
+      "call_id": "toolu_a",
+      "name": "read_file",
+      "arguments": "{\"path\":\"a.toml\"}"
+    },
+    {
+      "type": "function_call",
+      "call_id": "toolu_b",
+      "name": "read_file",
+      "arguments": "{\"path\":\"b.toml\"}"
+    },
+    {
+      "type": "function_call_output",
+      "call_id": "toolu_a",
+      "output": "x = 1\n"
+    },
+    {
+      "type": "function_call_output",
+      "call_id": "toolu_b",
+      "output": "x = 2\n"
+    },
+    {
+      "type": "message",
+      "role": "user",
+      "content": "[tool result toolu_gone]\nlate output"
+    },
+    {
+      "type": "message",
+      "role": "user",
+      "content": ""
+    }
+  ]
+} satisfies OpenAI.Responses.ResponseCreateParamsNonStreaming;
+
+export const parallelOpenaiResponsesPrevious = {
+  "model": "gpt-5.4",
+  "store": false,
+  "include": [
+    "reasoning.encrypted_content"
+  ],
+  "prompt_cache_key": "ctxsync-97a86e5876abc84076a77e8f3d8a89e3",
+  "tools": [
+    {
+      "type": "function",
+      "name": "book",
+      "description": "Book a flight.",
+      "parameters": {
+        "type": "object",
+        "properties": {
+          "flight": {
+            "type": "string"
+          }
+        },
+        "required": [
+          "flight"
+        ]
+      },
+      "strict": false
+    },
+    {
+      "type": "function",
+      "name": "search_flights",
+      "description": "Find flights between two airports on a date.",
+      "parameters": {
+        "type": "object",
+        "properties": {
+          "from": {
+            "type": "string"
+          },
+          "to": {
+            "type": "string"
+          },
+          "date": {
+            "type": "string"
+          }
+        },
+        "required": [
+          "from",
+          "to",
+          "date"
+        ]
+      },
+      "strict": false
+    }
+  ],
+  "instructions": "You are a travel agent. Be brief.",
+  "input": [
+    {
+      "type": "message",
+      "role": "user",
+      "content": "<summary>\nEarlier: the user asked to compare two config files.\n</summary>"
+    },
+    {
+      "type": "message",
+      "role": "user",
+      "content": "Read both files."
+    },
+    {
+      "type": "function_call",
+      "call_id": "toolu_a",
+      "name": "read_file",
+      "arguments": "{\"path\":\"a.toml\"}"
+    },
+    {
+      "type": "function_call",
+      "call_id": "toolu_b",
+      "name": "read_file",
+      "arguments": "{\"path\":\"b.toml\"}"
+    },
+    {
+      "type": "function_call_output",
+      "call_id": "toolu_a",
+      "output": "x = 1\n"
+    },
+    {
+      "type": "function_call_output",
+      "call_id": "toolu_b",
+      "output": "x = 2\n"
+    },
+    {
+      "type": "message",
+      "role": "user",
+      "content": "[tool result toolu_gone]\nlate output"
+    },
+    {
+      "type": "message",
+      "role": "user",
+      "content": ""
+    }
+  ]
+} satisfies OpenAI.Responses.ResponseCreateParamsNonStreaming;
+
+export const parallelAnthropic = {
+  "max_tokens": 1024,
+  "model": "claude-sonnet-4-5-20250929",
+  "tools": [
+    {
+      "name": "book",
+      "description": "Book a flight.",
+      "input_schema": {
+        "type": "object",
+        "properties": {
+          "flight": {
+            "type": "string"
+          }
+        },
+        "required": [
+          "flight"
+        ]
+      }
+    },
+    {
+      "name": "search_flights",
+      "description": "Find flights between two airports on a date.",
+      "input_schema": {
+        "type": "object",
+        "properties": {
+          "from": {
+            "type": "string"
+          },
+          "to": {
+            "type": "string"
+          },
+          "date": {
+            "type": "string"
+          }
+        },
+        "required": [
+          "from",
+          "to",
+          "date"
+        ]
+      }
+    }
+  ],
+  "system": [
+    {
+      "type": "text",
+      "text": "You are a travel agent. Be brief.",
+      "cache_control": {
+        "type": "ephemeral"
+      }
+    }
+  ],
+  "messages": [
+    {
+      "role": "user",
+      "content": [
+        {
+          "type": "text",
+          "text": "<summary>\nEarlier: the user asked to compare two config files.\n</summary>"
+        },
+        {
+          "type": "text",
+          "text": "Read both files.",
+          "cache_control": {
+            "type": "ephemeral"
+          }
+        }
+      ]
+    },
+    {
+      "role": "assistant",
+      "content": [
+        {
+          "type": "tool_use",
+          "id": "toolu_a",
+          "name": "read_file",
+          "input": {
+            "path": "a.toml"
+          }
+        },
+        {
+          "type": "tool_use",
+          "id": "toolu_b",
+          "name": "read_file",
+          "input": {
+            "path": "b.toml"
+          }
+        }
+      ]
+    },
+    {
+      "role": "user",
+      "content": [
+        {
+          "type": "tool_result",
+          "tool_use_id": "toolu_a",
+          "content": "x = 1\n"
+        },
+        {
+          "type": "tool_result",
+          "tool_use_id": "toolu_b",
+          "content": "x = 2\n"
+        },
+        {
+          "type": "text",
+          "text": "[tool result toolu_gone]\nlate output"
+        },
+        {
+          "type": "text",
+          "text": "(empty)",
+          "cache_control": {
+            "type": "ephemeral"
+          }
+        }
+      ]
+    }
+  ]
+} satisfies Anthropic.MessageCreateParamsNonStreaming;
+
+export const parallelGemini = {
+  "model": "gemini-3-pro",
+  "config": {
+    "temperature": 0,
+    "tools": [
+      {
+        "functionDeclarations": [
+          {
+            "name": "book",
+            "description": "Book a flight.",
+            "parametersJsonSchema": {
+              "type": "object",
+              "properties": {
+                "flight": {
+                  "type": "string"
+                }
+              },
+              "required": [
+                "flight"
+              ]
+            }
+          },
+          {
+            "name": "search_flights",
+            "description": "Find flights between two airports on a date.",
+            "parametersJsonSchema": {
+              "type": "object",
+              "properties": {
+                "from": {
+                  "type": "string"
+                },
+                "to": {
+                  "type": "string"
+                },
+                "date": {
+                  "type": "string"
+                }
+              },
+              "required": [
+                "from",
+                "to",
+                "date"
+              ]
+            }
+          }
+        ]
+      }
+    ],
+    "systemInstruction": {
+      "parts": [
+        {
+          "text": "You are a travel agent. Be brief."
+        }
+      ]
+    }
+  },
+  "contents": [
+    {
+      "role": "user",
+      "parts": [
+        {
+          "text": "<summary>\nEarlier: the user asked to compare two config files.\n</summary>"
+        },
+        {
+          "text": "Read both files."
+        }
+      ]
+    },
+    {
+      "role": "model",
+      "parts": [
+        {
+          "functionCall": {
+            "id": "toolu_a",
+            "name": "read_file",
+            "args": {
+              "path": "a.toml"
+            }
+          }
+        },
+        {
+          "functionCall": {
+            "id": "toolu_b",
+            "name": "read_file",
+            "args": {
+              "path": "b.toml"
+            }
+          }
+        }
+      ]
+    },
+    {
+      "role": "user",
+      "parts": [
+        {
+          "functionResponse": {
+            "id": "toolu_a",
+            "name": "read_file",
+            "response": {
+              "output": "x = 1\n"
+            }
+          }
+        },
+        {
+          "functionResponse": {
+            "id": "toolu_b",
+            "name": "read_file",
+            "response": {
+              "output": "x = 2\n"
+            }
+          }
+        },
+        {
+          "text": "[tool result toolu_gone]\nlate output"
+        },
+        {
+          "text": "(empty)"
+        }
+      ]
+    }
+  ]
+} satisfies GenerateContentParameters;
+
+export const parallelChatml = {
+  "model": "local",
+  "prompt": "<|im_start|>system\nYou are a travel agent. Be brief.\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>\n{\"function\":{\"description\":\"Book a flight.\",\"name\":\"book\",\"parameters\":{\"properties\":{\"flight\":{\"type\":\"string\"}},\"required\":[\"flight\"],\"type\":\"object\"}},\"type\":\"function\"}\n{\"function\":{\"description\":\"Find flights between two airports on a date.\",\"name\":\"search_flights\",\"parameters\":{\"properties\":{\"date\":{\"type\":\"string\"},\"from\":{\"type\":\"string\"},\"to\":{\"type\":\"string\"}},\"required\":[\"from\",\"to\",\"date\"],\"type\":\"object\"}},\"type\":\"function\"}\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n<|im_start|>user\n<summary>\nEarlier: the user asked to compare two config files.\n</summary><|im_end|>\n<|im_start|>user\nRead both files.<|im_end|>\n<|im_start|>assistant\n<tool_call>\n{\"name\": \"read_file\", \"arguments\": {\"path\":\"a.toml\"}}\n</tool_call>\n<tool_call>\n{\"name\": \"read_file\", \"arguments\": {\"path\":\"b.toml\"}}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\nx = 1\n\n</tool_response>\n<tool_response>\nx = 2\n\n</tool_response>\n<tool_response>\nlate output\n</tool_response><|im_end|>\n<|im_start|>user\n<|im_end|>\n<|im_start|>assistant\n"
+} satisfies OpenAI.CompletionCreateParamsNonStreaming;
+
+export const parallelQwen3 = {
+  "max_tokens": 256,
+  "model": "qwen3-8b",
+  "prompt": "<|im_start|>system\nYou are a travel agent. Be brief.\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>\n{\"function\":{\"description\":\"Book a flight.\",\"name\":\"book\",\"parameters\":{\"properties\":{\"flight\":{\"type\":\"string\"}},\"required\":[\"flight\"],\"type\":\"object\"}},\"type\":\"function\"}\n{\"function\":{\"description\":\"Find flights between two airports on a date.\",\"name\":\"search_flights\",\"parameters\":{\"properties\":{\"date\":{\"type\":\"string\"},\"from\":{\"type\":\"string\"},\"to\":{\"type\":\"string\"}},\"required\":[\"from\",\"to\",\"date\"],\"type\":\"object\"}},\"type\":\"function\"}\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n<|im_start|>user\n<summary>\nEarlier: the user asked to compare two config files.\n</summary><|im_end|>\n<|im_start|>user\nRead both files.<|im_end|>\n<|im_start|>assistant\n<tool_call>\n{\"name\": \"read_file\", \"arguments\": {\"path\":\"a.toml\"}}\n</tool_call>\n<tool_call>\n{\"name\": \"read_file\", \"arguments\": {\"path\":\"b.toml\"}}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\nx = 1\n\n</tool_response>\n<tool_response>\nx = 2\n\n</tool_response>\n<tool_response>\nlate output\n</tool_response><|im_end|>\n<|im_start|>user\n<|im_end|>\n<|im_start|>assistant\n"
+} satisfies OpenAI.CompletionCreateParamsNonStreaming;
+
+export const parallelQwen3Stock = {
+  "model": "qwen3-8b",
+  "prompt": "<|im_start|>system\nYou are a travel agent. Be brief.\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>\n{\"function\":{\"description\":\"Book a flight.\",\"name\":\"book\",\"parameters\":{\"properties\":{\"flight\":{\"type\":\"string\"}},\"required\":[\"flight\"],\"type\":\"object\"}},\"type\":\"function\"}\n{\"function\":{\"description\":\"Find flights between two airports on a date.\",\"name\":\"search_flights\",\"parameters\":{\"properties\":{\"date\":{\"type\":\"string\"},\"from\":{\"type\":\"string\"},\"to\":{\"type\":\"string\"}},\"required\":[\"from\",\"to\",\"date\"],\"type\":\"object\"}},\"type\":\"function\"}\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n<|im_start|>user\n<summary>\nEarlier: the user asked to compare two config files.\n</summary><|im_end|>\n<|im_start|>user\nRead both files.<|im_end|>\n<|im_start|>assistant\n<tool_call>\n{\"name\": \"read_file\", \"arguments\": {\"path\":\"a.toml\"}}\n</tool_call>\n<tool_call>\n{\"name\": \"read_file\", \"arguments\": {\"path\":\"b.toml\"}}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\nx = 1\n\n</tool_response>\n<tool_response>\nx = 2\n\n</tool_response>\n<tool_response>\nlate output\n</tool_response><|im_end|>\n<|im_start|>user\n<|im_end|>\n<|im_start|>assistant\n"
+} satisfies OpenAI.CompletionCreateParamsNonStreaming;
+
+export const parallelLlama3 = {
+  "model": "llama-3.1-8b",
+  "prompt": "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou are a travel agent. Be brief.\n\nYou have access to the following functions. To call a function, respond with JSON for a function call in the form {\"name\": function name, \"parameters\": dictionary of argument name and its value}. Do not use variables.\n\n{\"function\":{\"description\":\"Book a flight.\",\"name\":\"book\",\"parameters\":{\"properties\":{\"flight\":{\"type\":\"string\"}},\"required\":[\"flight\"],\"type\":\"object\"}},\"type\":\"function\"}\n\n{\"function\":{\"description\":\"Find flights between two airports on a date.\",\"name\":\"search_flights\",\"parameters\":{\"properties\":{\"date\":{\"type\":\"string\"},\"from\":{\"type\":\"string\"},\"to\":{\"type\":\"string\"}},\"required\":[\"from\",\"to\",\"date\"],\"type\":\"object\"}},\"type\":\"function\"}<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n<summary>\nEarlier: the user asked to compare two config files.\n</summary><|eot_id|><|start_header_id|>user<|end_header_id|>\n\nRead both files.<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n{\"name\": \"read_file\", \"parameters\": {\"path\":\"a.toml\"}}\n{\"name\": \"read_file\", \"parameters\": {\"path\":\"b.toml\"}}<|eot_id|><|start_header_id|>ipython<|end_header_id|>\n\nx = 1\n<|eot_id|><|start_header_id|>ipython<|end_header_id|>\n\nx = 2\n<|eot_id|><|start_header_id|>ipython<|end_header_id|>\n\nlate output<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
 } satisfies OpenAI.CompletionCreateParamsNonStreaming;

@@ -1,7 +1,7 @@
 import type { Entry, EntryId, JsonObject, JsonValue } from "@ctxsync/core";
 import { hasStrings, takeBlobs } from "../hidden.js";
-import { layoutObject, writeLayout, type HeadPart, type JsonLayout, type ListGroup } from "../json-layout.js";
-import { argumentsObject, configText, renderRuns, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
+import { breakpointMessages, renderMarked, type HeadPart, type JsonLayout, type ListGroup } from "../json-layout.js";
+import { argumentsObject, configText, nonEmpty, orphanResultText, renderRuns, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
 
 export const RENDERER_VERSION = "anthropic/1";
 
@@ -41,19 +41,14 @@ const KINDS = { [THINKING_KIND]: hasStrings("thinking", "signature"), [REDACTED_
 /** Used when a request sets no max_tokens (the API requires one). */
 export const DEFAULT_MAX_TOKENS = 4096;
 
-const EMPTY_TEXT = "(empty)";
-
 const entryBlocks = (env: RenderEnv, e: Entry, names: Map<EntryId, string>): { parts: AnthropicBlock[]; hidden: number } => {
-  const blobs = takeBlobs(env.blobs, e.id, KINDS);
+  const blobs = takeBlobs(env.blobs, e, KINDS);
   switch (e.kind) {
     case "user":
       return { parts: [{ type: "text", text: nonEmpty(env, e.id, e.content.text) }], hidden: 0 };
     case "tool_result": {
       const { callId, text, isError } = e.content;
-      if (!names.has(e.id)) {
-        env.warnings.push({ code: "orphan-tool-result", entryId: e.id, callId, message: `tool result ${callId} answers no tool call in this transcript; sent as text` });
-        return { parts: [{ type: "text", text: `[tool result ${callId}]\n${text}` }], hidden: 0 };
-      }
+      if (!names.has(e.id)) return { parts: [{ type: "text", text: orphanResultText(env, e) }], hidden: 0 };
       return { parts: [{ type: "tool_result", tool_use_id: callId, content: text, ...(isError ? { is_error: true } : {}) }], hidden: 0 };
     }
     case "config":
@@ -79,17 +74,10 @@ const entryBlocks = (env: RenderEnv, e: Entry, names: Map<EntryId, string>): { p
   }
 };
 
-// The API refuses empty text blocks; a placeholder keeps the turn (and is rendered the same every time).
-const nonEmpty = (env: RenderEnv, entryId: EntryId, text: string): string => {
-  if (text !== "") return text;
-  env.warnings.push({ code: "empty-content", entryId, message: `entry ${entryId} has no content; sent as ${JSON.stringify(EMPTY_TEXT)}` });
-  return EMPTY_TEXT;
-};
-
 const withCache = <T extends object>(block: T, cc: CacheControl): T => ({ ...block, cache_control: cc });
 
 /**
- * Tools → system → messages, consecutive same-side entries merged into one message. Up to three
+ * Tools → system → messages, consecutive user-side entries merged into one message. Up to three
  * `cache_control` breakpoints, each where the prefix is stable: the end of the static part (last
  * system block, else last tool), the end of the previous turn (the message before the newest
  * assistant message: where the previous request ended, so its cache write is read back exactly),
@@ -117,55 +105,25 @@ export const anthropic: Renderer<AnthropicRequest> = {
       ...(t.description !== undefined ? { description: t.description } : {}),
       input_schema: { type: "object", ...(t.parameters ?? {}) },
     }));
-    const system = env.ctx.system !== undefined ? [{ type: "text" as const, text: env.ctx.system }] : undefined;
+    // An empty system prompt is no system prompt (the API refuses empty text blocks).
+    const system = env.ctx.system ? [{ type: "text" as const, text: env.ctx.system }] : undefined;
 
     const cc: CacheControl = env.ctx.options.cacheTtl === "1h" ? { type: "ephemeral", ttl: "1h" } : { type: "ephemeral" };
-    const marked = new Set<number>(); // message indexes whose last markable block gets a breakpoint
-    let lastAssistant = -1;
-    messages.forEach((m, i) => {
-      if (m.msg.role === "assistant") lastAssistant = i;
-    });
-    if (lastAssistant > 0) marked.add(lastAssistant - 1);
-    if (messages.length > 0) marked.add(messages.length - 1);
-
+    const marked = breakpointMessages(messages.map((m) => m.msg.role === "assistant"));
     const layoutOf = (withMarks: boolean): JsonLayout => {
       const head: HeadPart[] = [];
-      const markStatic = withMarks;
       if (tools.length > 0) {
-        const ts = markStatic && !system ? tools.map((t, i) => (i === tools.length - 1 ? withCache(t, cc) : t)) : tools;
+        const ts = withMarks && !system ? tools.map((t, i) => (i === tools.length - 1 ? withCache(t, cc) : t)) : tools;
         head.push({ kind: "tools", key: "tools", value: ts as unknown as JsonValue });
       }
-      if (system) head.push({ kind: "system", key: "system", value: (markStatic ? [withCache(system[0]!, cc)] : system) as unknown as JsonValue });
+      if (system) head.push({ kind: "system", key: "system", value: (withMarks ? [withCache(system[0]!, cc)] : system) as unknown as JsonValue });
       const list: ListGroup[] = messages.map((m, i) => {
         const msg = withMarks && marked.has(i) ? markLast(m.msg, cc) : m.msg;
         return { draft: m.draft, items: [msg as unknown as JsonValue] };
       });
       return { params: { max_tokens: DEFAULT_MAX_TOKENS, ...params, model: env.ctx.model }, head, listKey: "messages", list };
     };
-
-    // The manifest indexes the request without its cache_control markers: the markers move forward
-    // every turn, the content they mark does not (docs/compile.md).
-    const plain = writeLayout(layoutOf(false));
-    const markedLayout = layoutOf(true);
-    const body = writeLayout(markedLayout).writer.text();
-    const segs = plain.writer.segments;
-    const breakpoints: number[] = [];
-    const staticSeg = [...segs].reverse().find((s) => s.kind === "system" || s.kind === "tools");
-    if (staticSeg) breakpoints.push(staticSeg.end);
-    const entrySegs = segs.filter((s) => s.kind === "entry");
-    for (const i of [...marked].sort((a, b) => a - b)) {
-      const s = entrySegs[i];
-      if (s) breakpoints.push(s.end);
-    }
-    return {
-      request: layoutObject(markedLayout) as unknown as AnthropicRequest,
-      body,
-      prefix: plain.writer.text(),
-      segments: segs,
-      bytes: plain.writer.bytes(),
-      stableEnd: plain.stableEnd,
-      breakpoints,
-    };
+    return renderMarked<AnthropicRequest>(layoutOf, true, marked);
   },
 };
 

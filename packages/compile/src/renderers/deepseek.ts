@@ -1,4 +1,5 @@
-import { chatGroups, chatLayout, renderLayout, type ChatMessage, type OpenAIChatRequest } from "./openai-chat.js";
+import { renderLayout } from "../json-layout.js";
+import { chatGroups, chatLayout, type ChatMessage, type OpenAIChatRequest } from "./openai-chat.js";
 import type { Renderer } from "../render.js";
 
 export const RENDERER_VERSION = "deepseek/1";

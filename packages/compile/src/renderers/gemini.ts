@@ -1,8 +1,7 @@
 import type { Entry, EntryId, JsonObject, JsonValue } from "@ctxsync/core";
 import { takeBlobs, type DataCheck } from "../hidden.js";
-import type { HeadPart, ListGroup } from "../json-layout.js";
-import { argumentsObject, configText, renderRuns, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
-import { renderLayout } from "./openai-chat.js";
+import { renderLayout, type HeadPart, type ListGroup } from "../json-layout.js";
+import { argumentsObject, configText, nonEmpty, orphanResultText, renderRuns, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
 
 export const RENDERER_VERSION = "gemini/1";
 
@@ -37,10 +36,10 @@ const checkSignature: DataCheck = (d) => {
 };
 
 const entryParts = (env: RenderEnv, e: Entry, names: Map<EntryId, string>): { parts: GeminiPart[]; hidden: number } => {
-  const blobs = takeBlobs(env.blobs, e.id, { [THOUGHT_SIGNATURE_KIND]: checkSignature });
+  const blobs = takeBlobs(env.blobs, e, { [THOUGHT_SIGNATURE_KIND]: checkSignature });
   switch (e.kind) {
     case "user":
-      return { parts: [{ text: e.content.text }], hidden: 0 };
+      return { parts: [{ text: nonEmpty(env, e.id, e.content.text) }], hidden: 0 };
     case "config":
       return { parts: [{ text: configText(e.content) }], hidden: 0 };
     case "summary":
@@ -48,10 +47,7 @@ const entryParts = (env: RenderEnv, e: Entry, names: Map<EntryId, string>): { pa
     case "tool_result": {
       const { callId, text, isError } = e.content;
       const name = names.get(e.id);
-      if (name === undefined) {
-        env.warnings.push({ code: "orphan-tool-result", entryId: e.id, callId, message: `tool result ${callId} answers no tool call in this transcript; sent as text` });
-        return { parts: [{ text: `[tool result ${callId}]\n${text}` }], hidden: 0 };
-      }
+      if (name === undefined) return { parts: [{ text: orphanResultText(env, e) }], hidden: 0 };
       return { parts: [{ functionResponse: { id: callId, name, response: isError ? { error: text } : { output: text } } }], hidden: 0 };
     }
     case "assistant": {
@@ -60,7 +56,7 @@ const entryParts = (env: RenderEnv, e: Entry, names: Map<EntryId, string>): { pa
       const parts: GeminiPart[] = [];
       if (e.content.text !== "") parts.push({ text: e.content.text });
       for (const tc of e.content.toolCalls ?? []) parts.push({ functionCall: { id: tc.id, name: tc.name, args: argumentsObject(tc, e.id, env.warnings) } });
-      if (parts.length === 0) parts.push({ text: "" });
+      if (parts.length === 0) parts.push({ text: nonEmpty(env, e.id, "") });
       let signatures = 0;
       // A signature goes back on the exact part it came with (Gemini 3 rejects a function call without it).
       for (const b of blobs) {
@@ -113,7 +109,8 @@ export const gemini: Renderer<GeminiRequest> = {
         }));
         head.push({ kind: "tools", key: "tools", value: [{ functionDeclarations: decls }] as unknown as JsonValue });
       }
-      if (env.ctx.system !== undefined) head.push({ kind: "system", key: "systemInstruction", value: { parts: [{ text: env.ctx.system }] } });
+      // An empty system prompt is no system prompt (Gemini refuses empty text parts).
+      if (env.ctx.system) head.push({ kind: "system", key: "systemInstruction", value: { parts: [{ text: env.ctx.system }] } });
     }
     const list: ListGroup[] = renderRuns(env.entries.slice(cache?.from ?? 0), (e) => entryParts(env, e, names)).map((run) => {
       const role = run.assistant ? "model" : "user";

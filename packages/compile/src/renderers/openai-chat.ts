@@ -1,7 +1,7 @@
-import { sha256Hex, toolCallArgumentsText, type Entry, type JsonObject, type JsonValue } from "@ctxsync/core";
+import { sha256Hex, toolCallArgumentsText, type Entry, type EntryId, type JsonObject, type JsonValue } from "@ctxsync/core";
 import { takeBlobs } from "../hidden.js";
-import { layoutObject, writeLayout, type HeadPart, type JsonLayout, type ListGroup } from "../json-layout.js";
-import { configText, requestParams, summaryText, type RenderEnv, type Rendered, type Renderer } from "../render.js";
+import { breakpointMessages, renderLayout, renderMarked, type HeadPart, type JsonLayout, type ListGroup } from "../json-layout.js";
+import { configText, orphanResultText, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
 
 export const RENDERER_VERSION = "openai-chat/1";
 
@@ -10,11 +10,17 @@ export interface ChatToolCall {
   type: "function";
   function: { name: string; arguments: string };
 }
+/** A text content part; `prompt_cache_breakpoint` marks the end of a reusable prefix (gpt-5.6+). */
+export interface ChatTextPart {
+  type: "text";
+  text: string;
+  prompt_cache_breakpoint?: { mode: "explicit" };
+}
 export type ChatMessage =
-  | { role: "system"; content: string }
-  | { role: "user"; content: string }
-  | { role: "assistant"; content: string; tool_calls?: ChatToolCall[] }
-  | { role: "tool"; tool_call_id: string; content: string };
+  | { role: "system"; content: string | ChatTextPart[] }
+  | { role: "user"; content: string | ChatTextPart[] }
+  | { role: "assistant"; content: string | ChatTextPart[] | null; tool_calls?: ChatToolCall[] }
+  | { role: "tool"; tool_call_id: string; content: string | ChatTextPart[] };
 export interface ChatTool {
   type: "function";
   function: { name: string; description?: string; parameters?: JsonObject };
@@ -47,30 +53,37 @@ export const chatTools = (env: RenderEnv): ChatTool[] =>
 /** How assistant reasoning travels in an OpenAI-compatible chat API. */
 export type ChatReasoning = "omit" | "reasoning_content";
 
+/** Message content as a plain string, or as text parts (which can carry explicit cache breakpoints). */
+export type ChatContentForm = "string" | "parts";
+
 /** One message per entry, system first. Shared with the DeepSeek renderer. */
-export const chatGroups = (env: RenderEnv, reasoning: ChatReasoning, omitWhy: string): ListGroup[] => {
+export const chatGroups = (env: RenderEnv, reasoning: ChatReasoning, omitWhy: string, form: ChatContentForm = "string"): ListGroup[] => {
+  const content = (text: string): JsonValue => (form === "parts" ? [{ type: "text", text }] : text);
+  const names = toolNames(env.entries);
   const groups: ListGroup[] = [];
   if (env.ctx.system !== undefined)
-    groups.push({ draft: { kind: "system", role: "system" }, items: [{ role: "system", content: env.ctx.system }] });
+    groups.push({ draft: { kind: "system", role: "system" }, items: [{ role: "system", content: content(env.ctx.system) }] });
   for (const e of env.entries) {
     // Chat Completions has no field for any provider blob: each one is reported and left out.
-    takeBlobs(env.blobs, e.id, {});
-    groups.push(chatGroup(env, e, reasoning, omitWhy));
+    takeBlobs(env.blobs, e, {});
+    groups.push(chatGroup(env, e, reasoning, omitWhy, content, names));
   }
   return groups;
 };
 
-const chatGroup = (env: RenderEnv, e: Entry, reasoning: ChatReasoning, omitWhy: string): ListGroup => {
+const chatGroup = (env: RenderEnv, e: Entry, reasoning: ChatReasoning, omitWhy: string, content: (text: string) => JsonValue, names: Map<EntryId, string>): ListGroup => {
   const one = (role: string, msg: JsonObject, withReasoning?: boolean): ListGroup => ({
     draft: { kind: "entry", entryIds: [e.id], role, ...(withReasoning !== undefined ? { reasoning: withReasoning } : {}) },
     items: [msg],
   });
   switch (e.kind) {
     case "user":
-      return one("user", { role: "user", content: e.content.text });
+      return one("user", { role: "user", content: content(e.content.text) });
     case "assistant": {
-      const msg: JsonObject = { role: "assistant", content: e.content.text };
       const calls = e.content.toolCalls;
+      // An empty text part is refused; a tool-call turn without text has no content.
+      const text = typeof content("") !== "string" && e.content.text === "" && calls && calls.length > 0 ? null : content(e.content.text);
+      const msg: JsonObject = { role: "assistant", content: text };
       if (calls && calls.length > 0)
         msg.tool_calls = calls.map((tc) => ({ id: tc.id, type: "function", function: { name: tc.name, arguments: toolCallArgumentsText(tc) } }));
       const r = e.content.reasoning;
@@ -79,11 +92,12 @@ const chatGroup = (env: RenderEnv, e: Entry, reasoning: ChatReasoning, omitWhy: 
       return one("assistant", msg, r !== undefined && reasoning === "reasoning_content");
     }
     case "tool_result":
-      return one("tool", { role: "tool", tool_call_id: e.content.callId, content: e.content.text });
+      if (!names.has(e.id)) return one("user", { role: "user", content: content(orphanResultText(env, e)) });
+      return one("tool", { role: "tool", tool_call_id: e.content.callId, content: content(e.content.text) });
     case "config":
-      return one("system", { role: "system", content: configText(e.content) });
+      return one("system", { role: "system", content: content(configText(e.content)) });
     case "summary":
-      return one("user", { role: "user", content: summaryText(e.content) });
+      return one("user", { role: "user", content: content(summaryText(e.content)) });
   }
 };
 
@@ -95,18 +109,39 @@ export const chatLayout = (env: RenderEnv, extraParams: JsonObject, groups: List
   return { params, head, listKey: "messages", list: groups };
 };
 
-export const renderLayout = <R>(layout: JsonLayout): Rendered<R> => {
-  const { writer, stableEnd } = writeLayout(layout);
-  const body = writer.text();
-  return { request: layoutObject(layout) as unknown as R, body, prefix: body, segments: writer.segments, bytes: writer.bytes(), stableEnd };
+/** The message with an explicit breakpoint on its last text part (string content cannot carry one). */
+const markLastPart = (msg: JsonValue): JsonValue => {
+  const m = msg as JsonObject;
+  const parts = m.content;
+  if (!Array.isArray(parts) || parts.length === 0) return msg;
+  return { ...m, content: [...parts.slice(0, -1), { ...(parts[parts.length - 1] as JsonObject), prompt_cache_breakpoint: { mode: "explicit" } }] };
 };
 
+/**
+ * Chat Completions. With `options.explicitBreakpoints` (gpt-5.6+) every content is a text-part
+ * list and `prompt_cache_breakpoint` marks the end of the system message, the end of the previous
+ * turn and the newest point — the same places as Anthropic's breakpoints, under the same rule:
+ * the manifest indexes the request without the markers.
+ */
 export const openaiChat: Renderer<OpenAIChatRequest> = {
   id: "openai-chat",
   version: RENDERER_VERSION,
   render(env) {
     const key: JsonObject = env.conversation !== undefined ? { prompt_cache_key: promptCacheKey(env.conversation, env.branch) } : {};
-    const groups = chatGroups(env, "omit", "Chat Completions takes no reasoning back; visible reasoning is left out of every turn");
-    return renderLayout<OpenAIChatRequest>(chatLayout(env, key, groups));
+    const why = "Chat Completions takes no reasoning back; visible reasoning is left out of every turn";
+    if (!env.ctx.options.explicitBreakpoints) return renderLayout<OpenAIChatRequest>(chatLayout(env, key, chatGroups(env, "omit", why)));
+    const groups = chatGroups(env, "omit", why, "parts");
+    const entryGroups = groups.filter((g) => g.draft.kind === "entry");
+    const marked = breakpointMessages(entryGroups.map((g) => g.draft.role === "assistant"));
+    const layoutOf = (withMarks: boolean): JsonLayout => {
+      let entry = -1;
+      const list = groups.map((g) => {
+        if (g.draft.kind === "entry") entry++;
+        const mark = withMarks && (g.draft.kind === "system" || marked.has(entry));
+        return mark ? { ...g, items: g.items.map(markLastPart) } : g;
+      });
+      return chatLayout(env, key, list);
+    };
+    return renderMarked<OpenAIChatRequest>(layoutOf, env.ctx.system !== undefined, marked);
   },
 };

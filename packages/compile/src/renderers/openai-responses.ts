@@ -1,9 +1,9 @@
-import { toolCallArgumentsText, type Entry, type HiddenBlob, type JsonObject, type JsonValue } from "@ctxsync/core";
+import { toolCallArgumentsText, type Entry, type EntryId, type HiddenBlob, type JsonObject, type JsonValue } from "@ctxsync/core";
 import { hasStrings, takeBlobs, type BlobEnv } from "../hidden.js";
-import type { HeadPart, ListGroup } from "../json-layout.js";
-import { configText, requestParams, summaryText, type RenderEnv, type Renderer } from "../render.js";
+import { renderLayout, type HeadPart, type ListGroup } from "../json-layout.js";
+import { configText, orphanResultText, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
 import { createWarningSink } from "../warnings.js";
-import { promptCacheKey, renderLayout } from "./openai-chat.js";
+import { promptCacheKey } from "./openai-chat.js";
 
 export const RENDERER_VERSION = "openai-responses/1";
 
@@ -42,7 +42,7 @@ const summaryOf = (data: JsonValue): { type: "summary_text"; text: string }[] =>
   return s.flatMap((x) => (typeof x === "object" && x !== null && !Array.isArray(x) && typeof x.text === "string" ? [{ type: "summary_text" as const, text: x.text }] : []));
 };
 
-const entryItems = (env: RenderEnv, e: Entry, blobs: readonly HiddenBlob[]): ListGroup => {
+const entryItems = (env: RenderEnv, e: Entry, blobs: readonly HiddenBlob[], names: Map<EntryId, string>): ListGroup => {
   const one = (role: string, items: ResponsesInputItem[], reasoning?: boolean, hidden = 0): ListGroup => ({
     draft: { kind: "entry", entryIds: [e.id], role, ...(reasoning !== undefined ? { reasoning } : {}), ...(hidden ? { hidden } : {}) },
     items: items as unknown as JsonValue[],
@@ -67,6 +67,7 @@ const entryItems = (env: RenderEnv, e: Entry, blobs: readonly HiddenBlob[]): Lis
       return one("assistant", items, reasoning.length > 0, reasoning.length);
     }
     case "tool_result":
+      if (!names.has(e.id)) return one("user", [{ type: "message", role: "user", content: orphanResultText(env, e) }]);
       return one("tool", [{ type: "function_call_output", call_id: e.content.callId, output: e.content.text }]);
     case "config":
       return one("system", [{ type: "message", role: "system", content: configText(e.content) }]);
@@ -81,7 +82,7 @@ const lastResponse = (env: RenderEnv): { index: number; id: string } | undefined
   for (let i = env.entries.length - 1; i >= 0; i--) {
     const e = env.entries[i]!;
     if (e.kind !== "assistant") continue;
-    const r = takeBlobs(quiet, e.id, KINDS).find((b) => b.kind === RESPONSE_KIND);
+    const r = takeBlobs(quiet, e, KINDS).find((b) => b.kind === RESPONSE_KIND);
     if (r) return { index: i, id: (r.data as JsonObject).id as string };
   }
   return undefined;
@@ -119,7 +120,8 @@ export const openaiResponses: Renderer<OpenAIResponsesRequest> = {
     if (tools.length > 0) head.push({ kind: "tools", key: "tools", value: tools as unknown as JsonValue });
     // `instructions` are not carried over by previous_response_id: always sent.
     if (env.ctx.system !== undefined) head.push({ kind: "system", key: "instructions", value: env.ctx.system });
-    const list = env.entries.slice(from).map((e) => entryItems(env, e, takeBlobs(env.blobs, e.id, KINDS)));
+    const names = toolNames(env.entries);
+    const list = env.entries.slice(from).map((e) => entryItems(env, e, takeBlobs(env.blobs, e, KINDS), names));
     const out = renderLayout<OpenAIResponsesRequest>({ params, head, listKey: "input", list });
     return chained ? { ...out, server: { previousResponseId: chained.id, upTo: env.entries[chained.index]!.id } } : out;
   },

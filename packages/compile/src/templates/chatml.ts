@@ -37,6 +37,7 @@ export const writeChatml = (env: RenderEnv, w: StreamWriter, mode: ChatmlMode): 
     w.segment({ kind: "tools" }, `${system !== undefined ? "\n\n" : ""}${TOOLS_INTRO}${defs}${TOOLS_OUTRO}<|im_end|>\n`);
   } else if (system !== undefined) w.segment({ kind: "system", role: "system" }, `<|im_start|>system\n${system}<|im_end|>\n`);
 
+  const generationPrompt = `<|im_start|>assistant\n${mode.enableThinking ? "" : EMPTY_THINK}`;
   const entries = env.entries;
   let lastQuery = -1;
   for (let i = entries.length - 1; i >= 0; i--)
@@ -45,9 +46,9 @@ export const writeChatml = (env: RenderEnv, w: StreamWriter, mode: ChatmlMode): 
       break;
     }
   entries.forEach((e, i) => {
-    takeBlobs(env.blobs, e.id, {}); // self-hosted engines take no provider blobs: reported and left out
+    takeBlobs(env.blobs, e, {}); // self-hosted engines take no provider blobs: reported and left out
     const seg = (role: string, text: string, reasoning?: boolean) =>
-      w.segment({ kind: "entry", entryIds: [e.id], role, ...(reasoning !== undefined ? { reasoning } : {}) }, text);
+      w.segment({ kind: "entry", entryIds: [e.id], role, ...(reasoning !== undefined ? { reasoning, headLength: generationPrompt.length } : {}) }, text);
     switch (e.kind) {
       case "user":
         return seg("user", `<|im_start|>user\n${e.content.text}<|im_end|>\n`);
@@ -77,7 +78,7 @@ export const writeChatml = (env: RenderEnv, w: StreamWriter, mode: ChatmlMode): 
       }
     }
   });
-  w.segment({ kind: "generation-prompt", role: "assistant" }, `<|im_start|>assistant\n${mode.enableThinking ? "" : EMPTY_THINK}`);
+  w.segment({ kind: "generation-prompt", role: "assistant" }, generationPrompt);
 };
 
 export const chatml: Renderer<CompletionRequest> = {

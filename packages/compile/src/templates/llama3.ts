@@ -31,9 +31,12 @@ export const llama3: Renderer<CompletionRequest> = {
         } else w.segment({ kind: "system", role: "system" }, `${sys}<|eot_id|>`);
       }
       for (const e of env.entries) {
-        takeBlobs(env.blobs, e.id, {});
+        takeBlobs(env.blobs, e, {});
         const seg = (role: string, text: string, reasoning?: boolean) =>
-          w.segment({ kind: "entry", entryIds: [e.id], role, ...(reasoning !== undefined ? { reasoning } : {}) }, `${header(role)}${text}<|eot_id|>`);
+          w.segment(
+            { kind: "entry", entryIds: [e.id], role, ...(reasoning !== undefined ? { reasoning, headLength: header("assistant").length } : {}) },
+            `${header(role)}${text}<|eot_id|>`,
+          );
         switch (e.kind) {
           case "user":
             seg("user", e.content.text);
