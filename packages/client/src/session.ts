@@ -6,6 +6,7 @@ import {
   isConversationId,
   MAIN,
   newDeviceId,
+  RECONCILER,
   openCache,
   openHidden,
   openLog,
@@ -240,7 +241,7 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
   };
   const peers = () => peersOf(awareness.getStates(), selfId);
 
-  let held: { branch: string; claimedAt: number; timer: ReturnType<typeof setInterval> } | undefined;
+  let held: { branch: string; timer: ReturnType<typeof setInterval> } | undefined;
   const dropLease = (ev: LeaseEvent) => {
     if (!held) return;
     clearInterval(held.timer);
@@ -266,7 +267,8 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
       const branch = reclaiming;
       reclaiming = undefined;
       session.drive(branch).catch((e: unknown) => {
-        events.emit("lease", { type: "lost", branch, ...(toClientError(e).details?.holder ? { holder: toClientError(e).details!.holder as Peer } : {}) });
+        const holder = toClientError(e).details?.holder as Peer | undefined;
+        events.emit("lease", { type: "lost", branch, ...(holder ? { holder } : {}) });
       });
     }
   };
@@ -281,7 +283,9 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
     const b = log.branch(current);
     if (mine && b && !log.isAncestorOrSelf(mine, b.head)) {
       // Another device's continuation won `current`; ours lives on in the branch whose head descends from ours.
-      const ours = [...log.branches()].find(([, x]) => log.isAncestorOrSelf(mine, x.head));
+      // Prefer the reconciler's branch for our leaf over a fork someone else made from our line.
+      const candidates = [...log.branches()].filter(([, x]) => log.isAncestorOrSelf(mine, x.head));
+      const ours = candidates.find(([, x]) => x.createdBy === RECONCILER) ?? candidates[0];
       if (ours) {
         const from = current;
         current = ours[0];
@@ -311,7 +315,10 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
   const assertCanWrite = (kind: "log" | "cache" | "hidden") => {
     assertOpen();
     if (kind === "hidden" && !hidden) throw syncError("forbidden", "this session has no access to hidden blobs (the token lacks the `hidden` scope)");
-    if (!canWrite(scopes, kind)) throw syncError("forbidden", `the token does not allow writing ${kind === "log" ? "the conversation" : `C/${kind}`} (needs ${kind === "hidden" ? "`hidden` and `append`" : "`append"}\`)`);
+    if (!canWrite(scopes, kind)) {
+      const what = kind === "log" ? "the conversation" : `C/${kind}`;
+      throw syncError("forbidden", `the token does not allow writing ${what} (needs the ${kind === "hidden" ? "hidden and append scopes" : "append scope"})`);
+    }
   };
   const assertDriver = (branch: string) => {
     const holder = leaseHolder(peers(), branch, now());
@@ -447,7 +454,7 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
         const d = local().drives;
         if (d) setLocal({ drives: { ...d, until: now() + ttl } });
       }, Math.max(50, Math.floor(ttl / 3)));
-      held = { branch, claimedAt, timer };
+      held = { branch, timer };
       events.emit("lease", { type: "acquired", branch });
       return lease(branch);
     },
