@@ -9,7 +9,8 @@ const sessions: Session[] = [];
 let n = 0;
 const conv = () => `lease${Date.now().toString(36)}${n++}`;
 const open = async (conversation: string, device: string) => {
-  const s = await openSession({ conversation, device, url: server.url, token: server.token(conversation), storage: memoryStorage(), maxBackoffMs: 200 });
+  // A generous settle window: the race must be decided the same way on a loaded CI machine.
+  const s = await openSession({ conversation, device, url: server.url, token: server.token(conversation), storage: memoryStorage(), maxBackoffMs: 200, leaseSettleMs: 1000 });
   sessions.push(s);
   await s.whenSynced();
   return s;
