@@ -499,6 +499,7 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
       } finally {
         awareness.setLocalState(null);
         for (const c of connections) c.destroy();
+        if (status !== "offline") events.emit("status", (status = "offline"));
         awareness.destroy();
         for (const p of persisted) p.destroy();
         log.destroy();
@@ -507,6 +508,7 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
     },
   };
   const onConnChange = () => {
+    if (closed) return;
     const next = computeStatus();
     if (next !== status) {
       status = next;
