@@ -134,7 +134,10 @@ export const connectDoc = (o: ConnectOptions): DocConnection => {
 
   provider.on("status", ({ status }) => {
     state = status;
-    if (status === "connected") failing = false;
+    if (status === "connected") {
+      failing = false;
+      superseded = false;
+    }
     o.onChange();
   });
   provider.on("sync", () => o.onChange());

@@ -48,10 +48,13 @@ export const fsStorage = (opts: FsStorageOptions): ClientStorage => {
     let fd = fds.get(doc);
     if (fd === undefined) {
       const p = paths(doc);
-      const fresh = !existsSync(p.dir);
+      const freshDir = !existsSync(p.dir);
+      const freshLog = freshDir || !existsSync(p.log);
       mkdirSync(p.dir, { recursive: true });
       fd = openSync(p.log, "a");
-      if (fresh) fsyncDir(root);
+      // A new file or directory is durable only once the directory entry naming it is.
+      if (freshLog) fsyncDir(p.dir);
+      if (freshDir) fsyncDir(root);
       fds.set(doc, fd);
     }
     return fd;
