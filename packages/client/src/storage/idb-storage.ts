@@ -1,9 +1,9 @@
-import { createStore, promisifyRequest, type UseStore } from "idb-keyval";
+import { promisifyRequest, type UseStore } from "idb-keyval";
 import { syncError } from "@ctxsync/protocol";
 import type { ClientStorage, StorageStats } from "./types.js";
 
 /**
- * Browser storage: IndexedDB through idb-keyval with a custom store. Keys are arrays
+ * Browser storage: IndexedDB through idb-keyval with a custom store (strict durability). Keys are arrays
  * `[doc, seq]` (seq ≥ 1 for updates, 0 for the snapshot) so one key range reads a document in
  * order. `appendUpdate` resolves when its IndexedDB transaction has committed. Compaction puts
  * the snapshot and deletes the updates it covers in one transaction, so it is atomic.
@@ -19,11 +19,33 @@ export interface IdbStorageOptions {
 }
 
 const SNAPSHOT = 0;
+
+/**
+ * idb-keyval's `createStore`, except that read-write transactions ask for `durability: "strict"`:
+ * Chromium's default ("relaxed") may report a commit before the data reaches the disk, and an
+ * append must be durable when it resolves.
+ */
+const createStrictStore = (dbName: string, storeName: string): UseStore => {
+  let dbp: Promise<IDBDatabase> | undefined;
+  const getDB = () => {
+    if (dbp) return dbp;
+    const request = indexedDB.open(dbName);
+    request.onupgradeneeded = () => request.result.createObjectStore(storeName);
+    dbp = promisifyRequest(request);
+    dbp.then(
+      (db) => (db.onclose = () => (dbp = undefined)),
+      () => {},
+    );
+    return dbp;
+  };
+  return (mode, callback) =>
+    getDB().then((db) => callback(db.transaction(storeName, mode, mode === "readwrite" ? { durability: "strict" } : {}).objectStore(storeName)));
+};
 const range = (doc: string) => IDBKeyRange.bound([doc, SNAPSHOT], [doc, Number.MAX_SAFE_INTEGER]);
 
 export const idbStorage = (opts: IdbStorageOptions = {}): ClientStorage => {
   const dbName = opts.dbName ?? "ctxsync";
-  const store: UseStore = createStore(dbName, opts.storeName ?? "docs");
+  const store: UseStore = createStrictStore(dbName, opts.storeName ?? "docs");
   const seqs = new Map<string, number>();
   const stats = new Map<string, { updates: number; bytes: number }>();
   let closed = false;
