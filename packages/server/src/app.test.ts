@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseJsonl } from "@ctxsync/core";
+import { openHidden, parseJsonl, type EntryId } from "@ctxsync/core";
 import { signToken, type Scope } from "@ctxsync/protocol";
 import { createApp } from "./app.js";
 import { silentLogger } from "./logger.js";
@@ -133,6 +133,36 @@ describe("REST /v1", () => {
     expect((await app.request(`/v1/conversations/r3?token=${tok("r3", ["read"])}`)).status).toBe(200);
     const expired = await req("GET", "/v1/conversations/r3", signToken(SECRET, { conversation: "r3", scopes: ["read"], ttlSeconds: 1, now: 1 }));
     expect(((await expired.json()) as { error: { code: string } }).error.code).toBe("token-expired");
+  });
+
+  it("answers CORS preflights (bearer tokens, no cookies)", async () => {
+    const r = await app.request("/v1/conversations", { method: "OPTIONS", headers: { origin: "http://inspector.local", "access-control-request-method": "GET" } });
+    expect(r.status).toBe(204);
+    expect(r.headers.get("access-control-allow-origin")).toBe("*");
+    expect(r.headers.get("access-control-allow-headers")).toMatch(/authorization/);
+  });
+
+  it("a read-only token sees that hidden blobs exist (kind, size), never their bytes", async () => {
+    await req("POST", "/v1/conversations", admin, JSON.stringify({ id: "hb" }));
+    await server.rooms.with("hb/hidden", (r) =>
+      r.mutate(() => openHidden(r.doc).attach({ entry: "e1" as EntryId, provider: "anthropic", model: "claude", kind: "anthropic.thinking", data: { signature: "SECRET-SIG" } })),
+    );
+    const r = await req("GET", "/v1/conversations/hb/hidden", tok("hb", ["read"]));
+    expect(r.status).toBe(200);
+    const text = await r.text();
+    expect(text).not.toContain("SECRET-SIG");
+    expect(JSON.parse(text)).toMatchObject({ conversation: "hb", blobs: [{ entry: "e1", provider: "anthropic", kind: "anthropic.thinking" }] });
+    expect((JSON.parse(text) as { blobs: Array<{ bytes: number }> }).blobs[0]!.bytes).toBeGreaterThan(0);
+  });
+
+  it("every route is described in the OpenAPI document", async () => {
+    const doc = (await (await req("GET", "/v1/openapi.json")).json()) as { paths: Record<string, Record<string, unknown>> };
+    const routes = app.routes.filter((r) => r.method !== "ALL" && !r.path.includes("*"));
+    for (const r of routes) {
+      const path = r.path.replace(/:(\w+)/g, "{$1}");
+      expect([path, r.method, doc.paths[path]?.[r.method.toLowerCase()] !== undefined]).toEqual([path, r.method, true]);
+    }
+    expect(routes.length).toBeGreaterThanOrEqual(12);
   });
 
   it("request bodies over the limit get 413", async () => {

@@ -1,6 +1,7 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { docNames, exportJsonl, importJsonl, isConversationId, isCoreError, isEntryId, MAIN, randomId, type CoreErrorCode } from "@ctxsync/core";
+import { cors } from "hono/cors";
+import { docNames, exportJsonl, importJsonl, openHidden, isConversationId, isCoreError, isEntryId, MAIN, randomId, type CoreErrorCode } from "@ctxsync/core";
 import { HTTP_STATUS, isSyncError, syncError, type Scope, type SyncErrorCode } from "@ctxsync/protocol";
 import type { Access } from "./auth.js";
 import { openApiDocument } from "./openapi.js";
@@ -40,6 +41,9 @@ export const createApp = (server: SyncServer): Hono<Env> => {
     await next();
     metrics.httpRequests.inc({ status: `${Math.floor(c.res.status / 100)}xx` });
   });
+  // Browser clients (an inspector page on another origin) may call the API: auth is a bearer
+  // token, never a cookie, so allowing any origin grants nothing a token does not.
+  app.use("*", cors({ origin: "*", allowHeaders: ["authorization", "content-type"], allowMethods: ["GET", "POST", "DELETE", "OPTIONS"] }));
 
   app.get("/healthz", async (c) => {
     try {
@@ -117,23 +121,25 @@ export const createApp = (server: SyncServer): Hono<Env> => {
     const id = need(c, "read");
     await mustExist(id);
     return c.json(
-      await rooms.with(id, (room) => {
-        const log = room.log!;
-        return {
-          id,
-          entries: log.size(),
-          branches: Object.fromEntries(log.branches()),
-          info: room.doc.getMap("info").toJSON(),
-          documents: docNames(id as never),
-        };
-      }),
+      await rooms.with(id, (room) =>
+        room.read(() => {
+          const log = room.log!;
+          return {
+            id,
+            entries: log.size(),
+            branches: Object.fromEntries(log.branches()),
+            info: room.doc.getMap("info").toJSON(),
+            documents: docNames(id as never),
+          };
+        }),
+      ),
     );
   });
 
   app.get("/v1/conversations/:id/branches", async (c) => {
     const id = need(c, "read");
     await mustExist(id);
-    return c.json({ branches: await rooms.with(id, (room) => Object.fromEntries(room.log!.branches())) });
+    return c.json({ branches: await rooms.with(id, (room) => room.read(() => Object.fromEntries(room.log!.branches()))) });
   });
 
   app.get("/v1/conversations/:id/transcript", async (c) => {
@@ -141,12 +147,22 @@ export const createApp = (server: SyncServer): Hono<Env> => {
     const branch = c.req.query("branch") ?? MAIN;
     await mustExist(id);
     return c.json(
-      await rooms.with(id, (room) => {
-        const log = room.log!;
-        const entries = log.transcript(branch);
-        return { conversation: id, branch, head: log.branch(branch)!.head, hash: log.branchHash(branch), entries };
-      }),
+      await rooms.with(id, (room) =>
+        room.read(() => {
+          const log = room.log!;
+          const entries = log.transcript(branch);
+          return { conversation: id, branch, head: log.branch(branch)!.head, hash: log.branchHash(branch), entries };
+        }),
+      ),
     );
+  });
+
+  // What a read-only debugger may know about provider blobs: that they exist, their kind and size.
+  app.get("/v1/conversations/:id/hidden", async (c) => {
+    const id = need(c, "read");
+    await mustExist(id);
+    const blobs = await rooms.with(docNames(id as never).hidden, (room) => room.read(() => openHidden(room.doc).describe()));
+    return c.json({ conversation: id, blobs });
   });
 
   app.post("/v1/conversations/:id/fork", limit, async (c) => {
@@ -179,7 +195,7 @@ export const createApp = (server: SyncServer): Hono<Env> => {
     const id = need(c, "read");
     const branch = c.req.query("branch") ?? MAIN;
     await mustExist(id);
-    const text = await rooms.with(id, (room) => exportJsonl(room.log!, branch));
+    const text = await rooms.with(id, (room) => room.read(() => exportJsonl(room.log!, branch)));
     return c.body(text, 200, { "content-type": "application/x-ndjson; charset=utf-8" });
   });
 
@@ -189,6 +205,8 @@ export const createApp = (server: SyncServer): Hono<Env> => {
     for (const name of Object.values(docNames(id as never))) {
       await rooms.evict(name, "not-found", `conversation ${id} was deleted`);
       await store.delete(name);
+      // A client that connected in between loaded the old state: drop that copy too.
+      await rooms.evict(name, "not-found", `conversation ${id} was deleted`);
     }
     return c.body(null, 204);
   });

@@ -1,5 +1,5 @@
 import { parseDocName, type DocKind } from "@ctxsync/core";
-import { CLOSE_CODES, closeReason, isSyncError, syncError, toSyncError, type SyncError, type SyncErrorCode } from "@ctxsync/protocol";
+import { CLOSE_CODES, closeReason, isSyncError, syncError, toSyncError, type SyncError } from "@ctxsync/protocol";
 import type { Access } from "./auth.js";
 import { decodeMessage } from "./messages.js";
 import type { Room, RoomPeer } from "./room.js";
@@ -173,4 +173,3 @@ export const openConnection = (server: SyncServer, socket: PeerSocket, roomName:
   };
 };
 
-export type { SyncErrorCode };

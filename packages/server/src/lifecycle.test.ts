@@ -67,6 +67,41 @@ describe("a client that stops reading", () => {
   });
 });
 
+describe("group commit", () => {
+  it("updates that arrive together are stored in one commit, in order, and relayed after it", async () => {
+    const inner = createSqliteStore({ path: ":memory:" });
+    const batches: number[] = [];
+    const store: DocStore = {
+      ...inner,
+      appendMany: (name, us) => {
+        batches.push(us.length);
+        return inner.appendMany(name, us);
+      },
+    };
+    const t = await startTestServer({ store });
+    open.push(t);
+    const vd = new Y.Doc();
+    const watcher = provider(t, "gc", vd);
+    await waitFor(() => watcher.synced, 5000, "synced");
+    const c = rawClient(t.wsUrl, "gc");
+    await c.opened;
+    const d = new Y.Doc();
+    const log = openLog(d);
+    const ups: Uint8Array[] = [];
+    d.on("update", (u: Uint8Array) => ups.push(u));
+    for (let i = 0; i < 200; i++) log.append("main", { kind: "user", content: { text: `u${i}` } });
+    for (const u of ups) c.sendUpdate(u);
+    const vl = openLog(vd);
+    await waitFor(() => vl.size() === 200, 10_000, "all relayed");
+    expect(vl.transcript("main").map((e) => e.id)).toEqual(log.transcript("main").map((e) => e.id));
+    const total = batches.reduce((a, b) => a + b, 0);
+    expect(total).toBe(200);
+    expect(batches.length).toBeLessThan(200); // some commits carried several updates
+    expect(Math.max(...batches)).toBeGreaterThan(1);
+    c.ws.close();
+  });
+});
+
 describe("background compaction", () => {
   it("folds updates into a snapshot off the hot path; what is stored stays equal to what clients hold", async () => {
     const t = await startTestServer({ timings: { compactAfterUpdates: 10 } });
@@ -95,6 +130,7 @@ describe("the database goes away", () => {
     const store: DocStore = {
       ...inner,
       append: (name, u) => (failing ? Promise.reject(syncError("storage-unavailable", "database connection lost")) : inner.append(name, u)),
+      appendMany: (name, us) => (failing ? Promise.reject(syncError("storage-unavailable", "database connection lost")) : inner.appendMany(name, us)),
     };
     const t = await startTestServer({ store });
     open.push(t);

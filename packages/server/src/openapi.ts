@@ -83,6 +83,13 @@ export const openApiDocument = {
         },
       },
     },
+    "/v1/conversations/{id}/hidden": {
+      parameters: [id],
+      get: {
+        summary: "Metadata of the provider blobs in C/hidden (read): id, entry, provider, kind, size — never their bytes",
+        responses: { "200": { description: "{ conversation, blobs: [{ id, entry, provider, kind, bytes }] }" }, ...errors },
+      },
+    },
     "/v1/conversations/{id}/fork": {
       parameters: [id],
       post: {

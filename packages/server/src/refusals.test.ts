@@ -87,6 +87,21 @@ describe("auth: refused before any data is sent", () => {
     });
   }
 
+  it("a bad room name gets 4400 before any data; a path outside /sync/ gets HTTP 404", async () => {
+    for (const room of ["authc/other", "authc/cache/x", "bad%20id", "%E0%A4%A"]) {
+      const c = rawClient(t.wsUrl, room, tok("authc", ALL));
+      c.opened.catch(() => undefined);
+      const closed = await c.closed;
+      // An undecodable path is refused at the HTTP level (400), which a WebSocket client sees as 1006.
+      expect([room, closed.code]).toEqual([room, room.startsWith("%E0") ? 1006 : CLOSE_CODES["bad-request"]]);
+      expect(c.frames).toEqual([]);
+    }
+    const other = new WebSocket(t.wsUrl.replace(/\/sync$/, "/elsewhere/x"));
+    const status = await new Promise<number>((res) => other.on("unexpected-response", (_req, r) => res(r.statusCode ?? 0)));
+    expect(status).toBe(404);
+    await stillServesOtherRooms();
+  });
+
   it("an open connection is closed with 4402 when its token expires", async () => {
     const c = rawClient(t.wsUrl, "authc", tok("authc", ["read"], 1));
     await c.opened;
@@ -430,6 +445,35 @@ describe("malformed frames → 4400, process alive, nothing stored", () => {
       else c.ws.close();
     }
     expect(await storedJson(t.server, "rand")).toBe(before);
+    await stillServesOtherRooms();
+  });
+});
+
+describe("mutated valid updates (seeded property test)", () => {
+  it("never crash the server, and the stored log only ever grows by well-formed entries", async () => {
+    const seedValue = Number(process.env.CTXSYNC_SEED ?? (Date.now() + 1) % 1_000_000);
+    console.log(`mutated updates seed=${seedValue} (replay with CTXSYNC_SEED=${seedValue})`);
+    const rnd = prng(seedValue);
+    await seed("mut");
+    const before = openLog(await storedDoc(t.server, "mut")).entries().map((e) => e.id);
+    const outcomes = new Map<number, number>();
+    for (let i = 0; i < 60; i++) {
+      const doc = await storedDoc(t.server, "mut");
+      const update = captureUpdate(doc, () => openLog(doc).append("main", { kind: "user", content: { text: `mutant ${i}` } }));
+      const flips = 1 + Math.floor(rnd() * 3);
+      for (let f = 0; f < flips; f++) update[Math.floor(rnd() * update.length)] = Math.floor(rnd() * 256);
+      const c = rawClient(t.wsUrl, "mut", tok("mut", ALL));
+      await c.opened;
+      c.sendUpdate(update);
+      const r = await Promise.race([c.closed, new Promise<null>((res) => setTimeout(() => res(null), 150))]);
+      outcomes.set(r?.code ?? 0, (outcomes.get(r?.code ?? 0) ?? 0) + 1);
+      if (!r) c.ws.close();
+    }
+    console.log(`mutated updates: close codes ${JSON.stringify(Object.fromEntries(outcomes))} (0 = accepted or ignored)`);
+    for (const code of outcomes.keys()) expect([0, CLOSE_CODES["malformed-message"], CLOSE_CODES["append-only-violation"]]).toContain(code);
+    const after = openLog(await storedDoc(t.server, "mut"));
+    expect(after.entries().map((e) => e.id).slice(0, before.length)).toEqual(before); // append-only
+    for (const name of after.branches().keys()) expect(() => after.transcript(name)).not.toThrow();
     await stillServesOtherRooms();
   });
 });

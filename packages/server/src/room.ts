@@ -40,8 +40,11 @@ export interface RoomDeps {
 
 /**
  * One loaded document. All writes go through one queue per room, in arrival order:
- * validate → append to storage (durable) → apply → relay → reconcile (its update is stored, then
- * relayed, too). A rejected or unstorable update is never applied nor relayed.
+ * validate → apply → reconcile; the resulting document updates are appended to storage in
+ * batches (one commit for everything applied in the same turn of the event loop: group commit)
+ * and relayed only once their batch is durable. A rejected update is never applied, stored or
+ * relayed. If a batch cannot be stored, the room is dropped from memory and every peer is closed
+ * with 4504, so nobody ever sees what was not stored; clients resend on reconnect.
  */
 export interface Room {
   readonly name: string;
@@ -65,6 +68,10 @@ export interface Room {
   /** A server-side change (REST fork, import...): stored, relayed, reconciled like a peer's update. */
   mutate<T>(fn: (room: Room) => T): Promise<T>;
   compact(): Promise<void>;
+  /** Resolves when everything applied so far is durable (and relayed). */
+  durable(): Promise<void>;
+  /** Run `fn` once everything applied so far is durable: reads that must not see unstored state. */
+  read<T>(fn: (room: Room) => T): Promise<T>;
   /** Drain the queue, optionally compact, free memory. */
   close(opts: { compact: boolean }): Promise<void>;
 }
@@ -116,7 +123,11 @@ const createRoom = (
   let compactScheduled = false;
   let broken = false;
   let closed = false;
-  const localPending: Uint8Array[] = [];
+  /** Applied but not yet stored: appended as one batch, then relayed. */
+  let batch: Array<{ update: Uint8Array; except: RoomPeer | null }> = [];
+  let batchBytes = 0;
+  let nextFlush: Promise<void> | null = null;
+  let lastFlush: Promise<void> = Promise.resolve();
 
   let tail: Promise<unknown> = Promise.resolve();
   const enqueue = <T>(fn: () => T | Promise<T>): Promise<T> => {
@@ -129,9 +140,48 @@ const createRoom = (
     for (const p of peers) if (p !== except && !p.closed) p.send(frame);
   };
 
+  const writeBatch = async (items: typeof batch, bytes: number) => {
+    let seqs: number[];
+    try {
+      // After a failed batch, later ones depend on what was not stored: store nothing more.
+      if (broken) throw syncError("storage-unavailable", `document ${name} is being reloaded after a storage failure`);
+      seqs = await store.appendMany(name, items.map((i) => i.update));
+    } catch (e) {
+      // Memory holds what storage does not: drop this copy of the room so nobody sees or builds on it.
+      broken = true;
+      deps.onBroken(room);
+      throw toSyncError(e, "storage-unavailable");
+    } finally {
+      batchBytes -= bytes;
+    }
+    items.forEach((item, i) => {
+      appended(seqs[i]!, item.update.byteLength);
+      metrics.updates.inc({ kind, origin: item.except ? "peer" : "server" });
+      broadcast(encodeSyncUpdate(item.update), item.except);
+    });
+    maybeCompact();
+  };
+  const scheduleFlush = () => {
+    if (nextFlush) return;
+    const after = lastFlush;
+    const p = new Promise<void>((res) => setImmediate(res))
+      .then(() => after)
+      .then(() => {
+        const items = batch;
+        const bytes = items.reduce((n, i) => n + i.update.byteLength, 0);
+        batch = [];
+        nextFlush = null;
+        return writeBatch(items, bytes);
+      });
+    nextFlush = p;
+    lastFlush = p.catch(() => undefined);
+  };
+  const durable = (): Promise<void> => nextFlush ?? lastFlush;
+
   doc.on("update", (update: Uint8Array, origin: unknown) => {
-    if (isPeer(origin)) broadcast(encodeSyncUpdate(update), origin);
-    else localPending.push(update); // stored by flushLocal before anyone sees it
+    batch.push({ update, except: isPeer(origin) ? origin : null });
+    batchBytes += update.byteLength;
+    scheduleFlush();
   });
 
   awareness.on(
@@ -151,23 +201,6 @@ const createRoom = (
   const appended = (s: number, n: number) => {
     seq = Math.max(seq, s);
     since = { count: since.count + 1, bytes: since.bytes + n };
-  };
-
-  const flushLocal = async () => {
-    while (localPending.length > 0) {
-      const u = localPending[0]!;
-      try {
-        appended(await store.append(name, u), u.byteLength);
-      } catch (e) {
-        // The change is in memory but not on disk: drop this copy of the room so nobody builds on it.
-        broken = true;
-        deps.onBroken(room);
-        throw toSyncError(e, "storage-unavailable");
-      }
-      localPending.shift();
-      metrics.updates.inc({ kind, origin: "server" });
-      broadcast(encodeSyncUpdate(u), null);
-    }
   };
 
   const maybeCompact = () => {
@@ -192,7 +225,7 @@ const createRoom = (
     log,
     awareness,
     peers,
-    bytes: () => snapshotBytes + since.bytes,
+    bytes: () => snapshotBytes + since.bytes + batchBytes,
     join(peer) {
       peers.add(peer);
       peer.send(encodeSyncStep1(Y.encodeStateVector(doc)));
@@ -203,8 +236,9 @@ const createRoom = (
       if (peer.awarenessIds.size > 0) awarenessProtocol.removeAwarenessStates(awareness, [...peer.awarenessIds], null);
     },
     answerStep1: (stateVector, peer) =>
-      enqueue(() => {
-        if (!peer.closed && !closed) peer.send(encodeSyncStep2(Y.encodeStateAsUpdate(doc, stateVector)));
+      enqueue(async () => {
+        await durable(); // never send what is not stored yet
+        if (!peer.closed && !closed && !broken) peer.send(encodeSyncStep2(Y.encodeStateAsUpdate(doc, stateVector)));
       }),
     receiveUpdate: (update, from, writable) =>
       enqueue(async () => {
@@ -225,14 +259,16 @@ const createRoom = (
           throw syncError(v.code === "malformed" ? "malformed-message" : "append-only-violation", `${v.code}: ${v.message}`, {
             validation: v.code,
           });
-        appended(await store.append(name, update).catch((e) => Promise.reject(toSyncError(e, "storage-unavailable"))), update.byteLength);
-        Y.applyUpdate(doc, update, from);
-        metrics.updates.inc({ kind, origin: "peer" });
-        if (log) {
-          reconcile(log);
-          await flushLocal();
+        try {
+          Y.applyUpdate(doc, update, from); // stored, then relayed, by the next batch
+          if (log) reconcile(log);
+        } catch (e) {
+          // Validated but Yjs still failed part-way: memory may now differ from storage. Drop this
+          // copy (the pending batch is then not stored) and reload from storage on next use.
+          broken = true;
+          deps.onBroken(room);
+          throw syncError("malformed-message", `update could not be applied: ${(e as Error).message}`);
         }
-        maybeCompact();
       }),
     receiveAwareness(update, from) {
       try {
@@ -253,15 +289,22 @@ const createRoom = (
           out = fn(room);
           if (log) reconcile(log);
         } finally {
-          await flushLocal(); // whatever reached the document must reach storage
+          await durable(); // whatever reached the document must reach storage before we answer
         }
-        maybeCompact();
         return out;
+      }),
+    durable,
+    read: (fn) =>
+      enqueue(async () => {
+        await durable();
+        checkOpen();
+        return fn(room);
       }),
     compact() {
       if (compacting) return compacting;
       const run = async () => {
-        const snap = await enqueue(() => {
+        const snap = await enqueue(async () => {
+          await durable(); // the snapshot holds only stored updates, up to `seq`
           if (broken || closed || since.count === 0) return undefined;
           return { data: Y.encodeStateAsUpdate(doc), upTo: seq, count: since.count, bytes: since.bytes };
         });
@@ -278,7 +321,7 @@ const createRoom = (
       return compacting;
     },
     async close({ compact }) {
-      await enqueue(() => undefined);
+      await enqueue(() => durable()).catch(() => undefined);
       if (compact && !broken && since.count > 0) await room.compact().catch((e) => logger.warn("compaction-failed", { room: name, error: String(e) }));
       else if (compacting) await compacting.catch(() => undefined);
       closed = true;

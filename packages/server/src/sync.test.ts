@@ -50,3 +50,48 @@ describe("sync with the stock y-websocket client", () => {
     ps.forEach((p) => p.destroy());
   });
 });
+
+describe("awareness and server-side changes", () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ secret: SECRET });
+  });
+  afterAll(() => t.close());
+
+  it("relays presence between clients and removes it when a client leaves", async () => {
+    const token = tok("aw", ["read"]);
+    const a = provider(t, "aw", new Y.Doc(), token);
+    const b = provider(t, "aw", new Y.Doc(), token);
+    await Promise.all([synced(a), synced(b)]);
+    a.awareness.setLocalStateField("driving", { branch: "main", device: "laptop" });
+    await waitFor(() => b.awareness.getStates().get(a.awareness.clientID)?.driving !== undefined, 5000, "b sees a's presence");
+    // A late joiner gets current presence on connect.
+    const c = provider(t, "aw", new Y.Doc(), token);
+    await synced(c);
+    await waitFor(() => c.awareness.getStates().has(a.awareness.clientID), 5000, "late joiner sees presence");
+    a.destroy();
+    await waitFor(() => !b.awareness.getStates().has(a.awareness.clientID), 5000, "presence removed when a leaves");
+    b.destroy();
+    c.destroy();
+  });
+
+  it("a REST fork reaches connected clients (stored, then relayed)", async () => {
+    const doc = new Y.Doc();
+    const p = provider(t, "rf", doc, tok("rf", ["read", "append"]));
+    await synced(p);
+    const log = openLog(doc);
+    const [first] = log.appendMany("main", [
+      { kind: "user", content: { text: "q" } },
+      { kind: "assistant", content: { text: "a" } },
+    ]);
+    await waitFor(async () => (await t.server.store.has("rf")) && t.server.rooms.get("rf")!.log!.size() === 2, 5000, "stored");
+    const res = await fetch(`${t.url}/v1/conversations/rf/fork`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${tok("rf", ["admin"])}`, "content-type": "application/json" },
+      body: JSON.stringify({ at: first!.id, name: "alt" }),
+    });
+    expect(res.status).toBe(201);
+    await waitFor(() => log.branch("alt")?.head === (first!.id as EntryId), 5000, "client sees the fork");
+    p.destroy();
+  });
+});

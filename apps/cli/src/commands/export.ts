@@ -28,7 +28,7 @@ export const exportCommand: Command = {
     } else {
       text = await withLocalServer(target.dir, async (server) => {
         if (!(await server.store.has(id))) throw new Error(`no conversation ${JSON.stringify(id)} in ${target.dir}`);
-        return server.rooms.with(id, (room) => exportJsonl(room.log!, branch));
+        return server.rooms.with(id, (room) => room.read(() => exportJsonl(room.log!, branch)));
       });
     }
     if (o.out) await writeFile(o.out, text);

@@ -50,6 +50,17 @@ export const runStorageConformance = (
         expect(await s.has("d")).toBe(true);
       }));
 
+    it("appendMany stores a batch in order with increasing sequence numbers", () =>
+      withStore(async (s) => {
+        const first = await s.append("b", bytes(0));
+        const seqs = await s.appendMany("b", [bytes(1), bytes(2), bytes(3)]);
+        expect(seqs.length).toBe(3);
+        expect(seqs[0]!).toBeGreaterThan(first);
+        for (let i = 1; i < 3; i++) expect(seqs[i]!).toBeGreaterThan(seqs[i - 1]!);
+        expect((await s.load("b")).updates.map((u) => u[0])).toEqual([0, 1, 2, 3]);
+        expect((await s.load("b")).seq).toBe(seqs[2]);
+      }));
+
     it("documents are independent, including names with slashes", () =>
       withStore(async (s) => {
         await s.append("c", bytes(1));

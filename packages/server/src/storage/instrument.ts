@@ -17,6 +17,7 @@ export const instrumentStore = (store: DocStore, metrics: ServerMetrics): DocSto
     kind: store.kind,
     load: timed("load", store.load),
     append: timed("append", store.append),
+    appendMany: timed("append", store.appendMany),
     compact: timed("compact", store.compact),
     list: timed("list", store.list),
     has: timed("has", store.has),

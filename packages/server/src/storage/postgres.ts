@@ -65,6 +65,18 @@ export const createPostgresStore = async (opts: PostgresStoreOptions): Promise<D
     );
   };
   const bytes = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  const appendMany = (name: string, updates: readonly Uint8Array[]): Promise<number[]> =>
+    run("append", () =>
+      tx(async (c) => {
+        await touch(c, name);
+        const seqs: number[] = [];
+        for (const u of updates) {
+          const r = await c.query<{ seq: string }>(`INSERT INTO ${t.updates} (name, data) VALUES ($1, $2) RETURNING seq`, [name, Buffer.from(u)]);
+          seqs.push(Number(r.rows[0]!.seq));
+        }
+        return seqs;
+      }),
+    );
 
   return {
     kind: "postgres",
@@ -82,14 +94,8 @@ export const createPostgresStore = async (opts: PostgresStoreOptions): Promise<D
         const seq = rows.length > 0 ? Number(rows[rows.length - 1]!.seq) : snap ? Number(snap.upto) : 0;
         return { ...(snap ? { snapshot: bytes(snap.data) } : {}), updates: rows.map((r) => bytes(r.data)), seq, bytes: size };
       }),
-    append: (name, update) =>
-      run("append", () =>
-        tx(async (c) => {
-          await touch(c, name);
-          const r = await c.query<{ seq: string }>(`INSERT INTO ${t.updates} (name, data) VALUES ($1, $2) RETURNING seq`, [name, Buffer.from(update)]);
-          return Number(r.rows[0]!.seq);
-        }),
-      ),
+    append: async (name, update) => (await appendMany(name, [update]))[0]!,
+    appendMany,
     compact: (name, snapshot, upToSeq) =>
       run("compact", () =>
         tx(async (c) => {

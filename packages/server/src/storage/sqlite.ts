@@ -61,10 +61,10 @@ export const createSqliteStore = (opts: SqliteStoreOptions): DocStore => {
       return Promise.reject(toSyncError(e, "storage-unavailable"));
     }
   };
-  const appendTx = db.transaction((name: string, update: Uint8Array): number => {
+  const appendTx = db.transaction((name: string, updates: readonly Uint8Array[]): number[] => {
     const now = Date.now();
     q.touch.run(name, now, now);
-    return Number(q.insert.run(name, Buffer.from(update.buffer, update.byteOffset, update.byteLength)).lastInsertRowid);
+    return updates.map((u) => Number(q.insert.run(name, Buffer.from(u.buffer, u.byteOffset, u.byteLength)).lastInsertRowid));
   });
   const compactTx = db.transaction((name: string, snapshot: Uint8Array, upTo: number) => {
     const cur = q.snapshot.get(name);
@@ -88,7 +88,8 @@ export const createSqliteStore = (opts: SqliteStoreOptions): DocStore => {
         const seq = rows.length > 0 ? rows[rows.length - 1]!.seq : (snap?.upto ?? 0);
         return { ...(snap ? { snapshot: toBytes(snap.data) } : {}), updates: rows.map((r) => toBytes(r.data)), seq, bytes };
       }),
-    append: (name, update) => guard("append", () => appendTx(name, update)),
+    append: (name, update) => guard("append", () => appendTx(name, [update])[0]!),
+    appendMany: (name, updates) => guard("append", () => appendTx(name, updates)),
     compact: (name, snapshot, upToSeq) => guard("compact", () => compactTx(name, snapshot, upToSeq)),
     list: (prefix = "") =>
       guard("list", (): DocInfo[] => q.list.all({ p: prefix }).map((r) => ({ name: r.name, createdAt: r.created_at, updatedAt: r.updated_at }))),

@@ -27,9 +27,14 @@ export interface DocStore {
   load(name: string): Promise<StoredDoc>;
   /** Append one update; resolves once it is durable. Returns the update's sequence number (increasing per store). */
   append(name: string, update: Uint8Array): Promise<number>;
+  /** Append several updates in order, atomically and durably (one commit: group commit). Returns their sequence numbers. */
+  appendMany(name: string, updates: readonly Uint8Array[]): Promise<number[]>;
   /**
    * Replace the snapshot with `snapshot` and drop every update with sequence number ≤ `upToSeq`
    * (the snapshot must contain them). Updates appended meanwhile (seq > upToSeq) are kept.
+   * The server compacts from its in-memory document, which is only complete while one process
+   * writes a document: several server processes sharing a PostgreSQL database must route a
+   * document's writes to one of them (or compact from storage) before they can share it.
    */
   compact(name: string, snapshot: Uint8Array, upToSeq: number): Promise<void>;
   /** Documents whose name starts with `prefix` (all when omitted), sorted by name. */
