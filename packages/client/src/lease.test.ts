@@ -110,6 +110,19 @@ describe("drive lease", () => {
     await waitFor(() => b.peers()[0]?.partial === undefined, "the partial output to clear once the turn is appended");
     await waitFor(() => b.transcript().length === 2, "the finished turn to arrive");
   });
+
+  it("a read-only viewer (an inspector) shares presence but cannot drive", async () => {
+    const c = conv();
+    const agent = await open(c, "agent");
+    const e = await agent.appendUser("look at this");
+    const viewer = await openSession({ conversation: c, device: "inspector", url: server.url, token: server.token(c, ["read"]), storage: memoryStorage() });
+    sessions.push(viewer);
+    await viewer.whenSynced();
+    await waitFor(() => viewer.transcript().length === 1, "the viewer to receive the entry");
+    viewer.view(e.id);
+    await waitFor(() => agent.peers().some((p) => p.device === "inspector" && p.viewing?.entry === e.id), "the agent to see what the inspector views");
+    await expect(viewer.drive()).rejects.toMatchObject({ code: "forbidden" });
+  });
 });
 
 describe("lease tie-break", () => {
