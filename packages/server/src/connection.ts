@@ -64,6 +64,8 @@ export const openConnection = (server: SyncServer, socket: PeerSocket, roomName:
     id: nextId++,
     closed: false,
     awarenessIds: new Set(),
+    held: null,
+    synced: false,
     send(frame) {
       if (peer.closed) return;
       metrics.bytesOut.inc({}, frame.byteLength);
@@ -111,7 +113,7 @@ export const openConnection = (server: SyncServer, socket: PeerSocket, roomName:
         return;
       case "sync-step2":
       case "sync-update":
-        r.receiveUpdate(msg.update, peer, writable).catch(fail);
+        r.receiveUpdate(msg.update, peer, writable, msg.type === "sync-step2").catch(fail);
         return;
       case "awareness":
         r.receiveAwareness(msg.update, peer);

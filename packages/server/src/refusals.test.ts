@@ -40,11 +40,11 @@ const seed = async (conversation: string) => {
 };
 
 /** Open a raw client, wait for the server's first frame (step 1), send `frame`, return the close. */
-const sendAndClose = async (room: string, frame: Uint8Array | string, token = tok(room.split("/")[0]!, ALL)) => {
+const sendAndClose = async (room: string, frame: Uint8Array | string | Array<Uint8Array>, token = tok(room.split("/")[0]!, ALL)) => {
   const c = rawClient(t.wsUrl, room, token);
   await c.opened;
   await waitFor(() => c.frames.length > 0, 5000, "step 1");
-  c.send(frame);
+  for (const f of Array.isArray(frame) ? frame : [frame]) c.send(f);
   return Promise.race([c.closed, new Promise<never>((_, rej) => setTimeout(() => rej(new Error("connection was not closed")), 5000))]);
 };
 
@@ -193,7 +193,14 @@ const lenPrefix = (b: Uint8Array) => {
 };
 
 describe("append-only: each validator violation class", () => {
-  type Case = { code: string; close?: number; room?: "log" | "cache" | "hidden"; make: (ctx: { doc: Y.Doc; ids: { a: EntryId; b: EntryId } }) => Uint8Array };
+  type Case = {
+    code: string;
+    close?: number;
+    room?: "log" | "cache" | "hidden";
+    /** Follow with the client's sync step 2 (updates with missing dependencies are held until then). */
+    thenStep2?: boolean;
+    make: (ctx: { doc: Y.Doc; ids: { a: EntryId; b: EntryId } }) => Uint8Array;
+  };
   const entry = (id: string, parent: string | null, text = "x") => ({ id, parent, kind: "user", content: { text }, meta: { device: "d", time: 1 } });
   const cases: Case[] = [
     { code: "delete", make: ({ doc }) => captureUpdate(doc, () => doc.getArray("entries").delete(0, 1)) },
@@ -226,6 +233,7 @@ describe("append-only: each validator violation class", () => {
     { code: "bad-content", make: ({ doc }) => captureUpdate(doc, () => doc.getMap("info").set("nested", new Y.Map())) },
     {
       code: "missing-dependency",
+      thenStep2: true,
       make: ({ doc }) => {
         captureUpdate(doc, () => doc.getMap("branches").set("b3", { head: "e-unsent", base: null, createdBy: "d", createdAt: 1 }));
         return captureUpdate(doc, () => doc.getMap("branches").set("b3", { head: "e-unsent2", base: null, createdBy: "d", createdAt: 2 }));
@@ -250,7 +258,8 @@ describe("append-only: each validator violation class", () => {
       const seen: Uint8Array[] = [];
       watcherDoc.on("update", (u: Uint8Array) => seen.push(u));
       const doc = await storedDoc(t.server, name);
-      const closed = await sendAndClose(name, encodeSyncUpdate(cse.make({ doc, ids })), tok(conv, ALL));
+      const frame = encodeSyncUpdate(cse.make({ doc, ids }));
+      const closed = await sendAndClose(name, cse.thenStep2 ? [frame, encodeSyncStep2(Y.encodeStateAsUpdate(new Y.Doc()))] : frame, tok(conv, ALL));
       expect(closed.code).toBe(cse.close ?? CLOSE_CODES["append-only-violation"]);
       expect(closed.reason).toContain(cse.code);
       expect(await storedJson(t.server, name)).toBe(before);
@@ -258,6 +267,30 @@ describe("append-only: each validator violation class", () => {
       expect(seen).toEqual([]);
       watcher.destroy();
     });
+  });
+
+  it("an update sent before the client's step 2 that depends on it is held, then applied (reconnect after a crash)", async () => {
+    await seed("held");
+    const serverSv = Y.encodeStateVector(await storedDoc(t.server, "held"));
+    const doc = await storedDoc(t.server, "held");
+    const log = openLog(doc);
+    captureUpdate(doc, () => log.append("main", { kind: "user", content: { text: "written while the server was down" } }));
+    const u2 = captureUpdate(doc, () => log.append("main", { kind: "assistant", content: { text: "appended right after reconnecting" } }));
+    const watcherDoc = await storedDoc(t.server, "held");
+    const watcher = new WebsocketProvider(t.wsUrl, "held", watcherDoc, { WebSocketPolyfill: WebSocket as never, disableBc: true, params: { token: tok("held", ["read"]) } });
+    await waitFor(() => watcher.synced, 5000, "watcher synced");
+    const c = rawClient(t.wsUrl, "held", tok("held", ALL));
+    await c.opened;
+    c.sendUpdate(u2); // depends on the first append, which the server does not have yet
+    await new Promise((r) => setTimeout(r, 100));
+    expect(openLog(await storedDoc(t.server, "held")).size()).toBe(2); // held: not stored
+    expect(openLog(watcherDoc).size()).toBe(2); // nor relayed
+    c.send(encodeSyncStep2(Y.encodeStateAsUpdate(doc, serverSv))); // the client's answer to step 1
+    await waitFor(async () => openLog(await storedDoc(t.server, "held")).size() === 4, 5000, "both stored");
+    await waitFor(() => openLog(watcherDoc).size() === 4, 5000, "both relayed");
+    expect(c.ws.readyState).toBe(WebSocket.OPEN);
+    c.ws.close();
+    watcher.destroy();
   });
 
   it("a stale replica may not move a head backwards past a value the server has since replaced", async () => {

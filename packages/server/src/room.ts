@@ -24,6 +24,14 @@ export interface RoomPeer {
   readonly closed: boolean;
   /** Awareness client ids this peer has announced (removed when it leaves). */
   readonly awarenessIds: Set<number>;
+  /**
+   * Updates this peer sent before its sync step 2 that depend on structs the server does not have
+   * yet (after a reconnect the stock client sends new local updates as soon as the socket opens,
+   * before answering our step 1). Held, merged, until the step 2 brings what they depend on.
+   */
+  held: Uint8Array | null;
+  /** Set once the peer's sync step 2 has been applied: from then on it refers only to what we have. */
+  synced: boolean;
   send(frame: Uint8Array): void;
   close(code: SyncErrorCode, message: string): void;
 }
@@ -60,8 +68,11 @@ export interface Room {
   join(peer: RoomPeer): void;
   leave(peer: RoomPeer): void;
   answerStep1(stateVector: Uint8Array, peer: RoomPeer): Promise<void>;
-  /** Throws SyncError: forbidden, append-only-violation, malformed-message, document-too-large, storage-unavailable. */
-  receiveUpdate(update: Uint8Array, from: RoomPeer, writable: boolean): Promise<void>;
+  /**
+   * A sync step 2 (`step2`) or update from a peer. Throws SyncError: forbidden,
+   * append-only-violation, malformed-message, message-too-large, document-too-large, storage-unavailable.
+   */
+  receiveUpdate(update: Uint8Array, from: RoomPeer, writable: boolean, step2?: boolean): Promise<void>;
   /** Throws SyncError malformed-message on a bad awareness update. */
   receiveAwareness(update: Uint8Array, from: RoomPeer): void;
   sendAllAwareness(peer: RoomPeer): void;
@@ -240,21 +251,35 @@ const createRoom = (
         await durable(); // never send what is not stored yet
         if (!peer.closed && !closed && !broken) peer.send(encodeSyncStep2(Y.encodeStateAsUpdate(doc, stateVector)));
       }),
-    receiveUpdate: (update, from, writable) =>
+    receiveUpdate: (incoming, from, writable, step2 = false) =>
       enqueue(async () => {
         if (from.closed) return; // an earlier message of this peer was refused: drop the rest
         checkOpen();
+        let update: Uint8Array;
         let noop: boolean;
         try {
+          update = from.held ? Y.mergeUpdates([from.held, incoming]) : incoming;
           noop = isNoopUpdate(doc, update);
         } catch (e) {
           throw syncError("malformed-message", `malformed update: ${(e as Error).message}`);
         }
-        if (noop) return; // e.g. a reconnecting client's step 2 that holds nothing new
+        if (noop) {
+          // e.g. a reconnecting client's step 2 that holds nothing new
+          from.held = null;
+          if (step2) from.synced = true;
+          return;
+        }
         if (!writable) throw syncError("forbidden", `read-only connection: updates to ${name} are not accepted`);
         if (room.bytes() + update.byteLength > limits.maxDocumentBytes)
           throw syncError("document-too-large", `document ${name} would exceed ${limits.maxDocumentBytes} bytes`);
         const v = log ? validateLogUpdate(log, update) : validateDocUpdate(kind, { doc }, update);
+        if (!v.ok && v.code === "missing-dependency" && !from.synced && !step2) {
+          if (update.byteLength > limits.maxMessageBytes)
+            throw syncError("message-too-large", `updates held until sync step 2 exceed ${limits.maxMessageBytes} bytes`);
+          from.held = update; // neither applied, stored nor relayed until its dependencies arrive
+          return;
+        }
+        from.held = null;
         if (!v.ok)
           throw syncError(v.code === "malformed" ? "malformed-message" : "append-only-violation", `${v.code}: ${v.message}`, {
             validation: v.code,
@@ -269,6 +294,7 @@ const createRoom = (
           deps.onBroken(room);
           throw syncError("malformed-message", `update could not be applied: ${(e as Error).message}`);
         }
+        if (step2) from.synced = true;
       }),
     receiveAwareness(update, from) {
       try {
