@@ -85,6 +85,26 @@ export interface ConnectOptions {
 
 const messageSync = 0;
 
+/**
+ * The stock provider adds one `process.on("exit")` listener per document (to say goodbye through
+ * awareness); a few sessions exceed Node's default of 10 listeners and print a leak warning. One
+ * shared listener calls them all instead.
+ */
+const exitHandlers = new Set<() => void>();
+const proc = (globalThis as { process?: { on?: (e: string, f: () => void) => void; off?: (e: string, f: () => void) => void } }).process;
+let exitHooked = false;
+const shareExitHandler = (provider: WebsocketProvider): (() => void) => {
+  const handler = (provider as unknown as { _exitHandler?: () => void })._exitHandler;
+  if (!handler || typeof proc?.off !== "function" || typeof proc.on !== "function") return () => {};
+  proc.off("exit", handler);
+  exitHandlers.add(handler);
+  if (!exitHooked) {
+    exitHooked = true;
+    proc.on("exit", () => exitHandlers.forEach((h) => h()));
+  }
+  return () => void exitHandlers.delete(handler);
+};
+
 export const connectDoc = (o: ConnectOptions): DocConnection => {
   const awareness = o.awareness ?? new Awareness(o.doc);
   const ownAwareness = o.awareness === undefined;
@@ -114,6 +134,8 @@ export const connectDoc = (o: ConnectOptions): DocConnection => {
       return code === undefined || !PERMANENT.has(code);
     },
   });
+
+  const unshareExit = shareExitHandler(provider);
 
   // Observe sync step 2 replies so roundTrip() knows when the server answered.
   const original = provider.messageHandlers[messageSync]!;
@@ -201,6 +223,7 @@ export const connectDoc = (o: ConnectOptions): DocConnection => {
     },
     disconnect: () => provider.disconnect(),
     destroy() {
+      unshareExit();
       provider.destroy();
       if (ownAwareness) awareness.destroy();
       waiters.splice(0);
