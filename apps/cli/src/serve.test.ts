@@ -76,7 +76,9 @@ describe("restart durability", () => {
       await p.next((e) => e.event === "synced", 20_000, "synced");
     }
     const TOTAL = 400;
-    writer.send({ cmd: "append", count: TOTAL, prefix: "burst", delayMs: 2 });
+    // ~10 ms apart, so the writer is still appending when it reconnects to the restarted server
+    // (the stock client then sends new updates before its step 2: the server must hold them).
+    writer.send({ cmd: "append", count: TOTAL, prefix: "burst", delayMs: 10 });
     // Kill the server while the burst is in flight.
     await eventually(async () => (await watcher.state()).entries.length >= 60, 20_000, "watcher receives part of the burst");
     server.child.kill("SIGKILL");

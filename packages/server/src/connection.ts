@@ -56,6 +56,7 @@ export const openConnection = (server: SyncServer, socket: PeerSocket, roomName:
 
   let room: Room | undefined;
   let buffered: Uint8Array[] | null = [];
+  let bufferedBytes = 0;
   let cleanedUp = false;
   let tokens = limits.messageBurst;
   let lastRefill = performance.now();
@@ -163,7 +164,13 @@ export const openConnection = (server: SyncServer, socket: PeerSocket, roomName:
         tokens -= 1;
         if (!isBinary) throw syncError("malformed-message", "malformed message: text frames are not part of the protocol");
         if (room) handle(room, data);
-        else buffered!.push(data);
+        else {
+          // The document is still loading: keep frames in order, within bounds.
+          bufferedBytes += data.byteLength;
+          if (bufferedBytes > limits.maxMessageBytes * 2)
+            throw syncError("rate-limited", "too much sent before the document finished loading");
+          buffered!.push(data);
+        }
       } catch (e) {
         fail(e);
       }

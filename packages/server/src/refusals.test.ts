@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as encoding from "lib0/encoding";
+import net from "node:net";
 import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
@@ -458,6 +459,31 @@ describe("malformed frames → 4400, process alive, nothing stored", () => {
       await stillServesOtherRooms();
     });
   }
+
+  it("broken WebSocket framing (reserved opcode, unmasked client frame, garbage after the handshake) closes only that socket", async () => {
+    const garbage = [
+      Buffer.from([0x83, 0x80, 1, 2, 3, 4]), // reserved opcode 3
+      Buffer.from([0x82, 0x03, 0, 0, 0]), // client frame without a mask
+      Buffer.from("GET / HTTP/1.1\r\n\r\n"),
+    ];
+    for (const bytes of garbage) {
+      const sock = net.connect(new URL(t.url).port as unknown as number, "127.0.0.1");
+      await new Promise<void>((res) => sock.once("connect", () => res()));
+      sock.write(
+        `GET /sync/wsg?token=${tok("wsg", ALL)} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      sock.write(bytes);
+      await new Promise<void>((res) => {
+        sock.on("close", () => res());
+        sock.on("error", () => undefined);
+        sock.resume();
+      });
+    }
+    expect(t.server.connections()).toBeGreaterThanOrEqual(2); // the "other" room's clients are still there
+    await stillServesOtherRooms();
+  });
 
   it("random frames (seeded) never crash the server nor change stored data", async () => {
     const seedValue = Number(process.env.CTXSYNC_SEED ?? Date.now() % 1_000_000);

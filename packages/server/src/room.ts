@@ -13,6 +13,7 @@ import {
 } from "@ctxsync/core";
 import { syncError, toSyncError, type SyncErrorCode } from "@ctxsync/protocol";
 import type { Limits, Timings } from "./config.js";
+import { createGroupCommit } from "./group-commit.js";
 import type { Logger } from "./logger.js";
 import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, isNoopUpdate } from "./messages.js";
 import type { ServerMetrics } from "./server-metrics.js";
@@ -134,11 +135,6 @@ const createRoom = (
   let compactScheduled = false;
   let broken = false;
   let closed = false;
-  /** Applied but not yet stored: appended as one batch, then relayed. */
-  let batch: Array<{ update: Uint8Array; except: RoomPeer | null }> = [];
-  let batchBytes = 0;
-  let nextFlush: Promise<void> | null = null;
-  let lastFlush: Promise<void> = Promise.resolve();
 
   let tail: Promise<unknown> = Promise.resolve();
   const enqueue = <T>(fn: () => T | Promise<T>): Promise<T> => {
@@ -151,7 +147,8 @@ const createRoom = (
     for (const p of peers) if (p !== except && !p.closed) p.send(frame);
   };
 
-  const writeBatch = async (items: typeof batch, bytes: number) => {
+  /** Applied but not yet stored: appended as one batch per event-loop turn, then relayed. */
+  const commits = createGroupCommit<{ update: Uint8Array; except: RoomPeer | null }>(async (items) => {
     let seqs: number[];
     try {
       // After a failed batch, later ones depend on what was not stored: store nothing more.
@@ -162,8 +159,6 @@ const createRoom = (
       broken = true;
       deps.onBroken(room);
       throw toSyncError(e, "storage-unavailable");
-    } finally {
-      batchBytes -= bytes;
     }
     items.forEach((item, i) => {
       appended(seqs[i]!, item.update.byteLength);
@@ -171,29 +166,10 @@ const createRoom = (
       broadcast(encodeSyncUpdate(item.update), item.except);
     });
     maybeCompact();
-  };
-  const scheduleFlush = () => {
-    if (nextFlush) return;
-    const after = lastFlush;
-    const p = new Promise<void>((res) => setImmediate(res))
-      .then(() => after)
-      .then(() => {
-        const items = batch;
-        const bytes = items.reduce((n, i) => n + i.update.byteLength, 0);
-        batch = [];
-        nextFlush = null;
-        return writeBatch(items, bytes);
-      });
-    nextFlush = p;
-    lastFlush = p.catch(() => undefined);
-  };
-  const durable = (): Promise<void> => nextFlush ?? lastFlush;
-
-  doc.on("update", (update: Uint8Array, origin: unknown) => {
-    batch.push({ update, except: isPeer(origin) ? origin : null });
-    batchBytes += update.byteLength;
-    scheduleFlush();
   });
+  const durable = () => commits.durable();
+
+  doc.on("update", (update: Uint8Array, origin: unknown) => commits.push({ update, except: isPeer(origin) ? origin : null }, update.byteLength));
 
   awareness.on(
     "update",
@@ -236,7 +212,7 @@ const createRoom = (
     log,
     awareness,
     peers,
-    bytes: () => snapshotBytes + since.bytes + batchBytes,
+    bytes: () => snapshotBytes + since.bytes + commits.pendingBytes(),
     join(peer) {
       peers.add(peer);
       peer.send(encodeSyncStep1(Y.encodeStateVector(doc)));
