@@ -1,0 +1,232 @@
+import * as decoding from "lib0/decoding";
+import * as encoding from "lib0/encoding";
+import { Awareness } from "y-protocols/awareness";
+import * as syncProtocol from "y-protocols/sync";
+import { WebsocketProvider } from "y-websocket";
+import type * as Y from "yjs";
+import { codeForClose, syncError, type SyncError, type SyncErrorCode } from "@ctxsync/protocol";
+
+/** A WebSocket constructor: the browser's, or `ws` in Node. */
+export type WebSocketLike = new (url: string, protocols?: string | string[]) => WebSocket;
+
+/**
+ * Close codes after which reconnecting cannot help: the same token or the same pending update
+ * would be refused again. The stock client would otherwise reconnect in a loop (it only stops on
+ * 4400–4499, and would wrongly stop on 4429 rate-limited).
+ */
+const PERMANENT: ReadonlySet<SyncErrorCode> = new Set<SyncErrorCode>([
+  "unauthorized",
+  "token-expired",
+  "forbidden",
+  "not-found",
+  "bad-request",
+  "conflict",
+  "append-only-violation",
+  "malformed-message",
+  "message-too-large",
+  "document-too-large",
+]);
+
+const HTTP_CODES: Readonly<Record<number, SyncErrorCode>> = {
+  400: "bad-request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not-found",
+  413: "message-too-large",
+  429: "rate-limited",
+  503: "shutting-down",
+};
+
+const DEFAULT_MESSAGES: Partial<Record<SyncErrorCode, string>> = {
+  unauthorized: "the server refused the token",
+  "token-expired": "the token has expired",
+  forbidden: "the token does not allow this document",
+  "append-only-violation": "the server refused an update that would change or delete existing entries",
+  "message-too-large": "an update is larger than the server accepts",
+  "document-too-large": "the document has reached the server's size limit",
+  "rate-limited": "the server is rate-limiting this connection",
+  "shutting-down": "the server is shutting down",
+};
+
+export type ConnectionState = "connecting" | "connected" | "disconnected";
+
+export interface DocConnection {
+  readonly room: string;
+  readonly awareness: Awareness;
+  readonly state: ConnectionState;
+  readonly synced: boolean;
+  /** Closed by the server for good (bad token, refused update...): no more reconnecting. */
+  readonly stopped: SyncError | undefined;
+  /** Whether the last attempt failed (the server is unreachable or closed the connection). */
+  readonly failing: boolean;
+  /**
+   * Resolves after a full round trip that started now: everything this client sent before the
+   * call has reached the server and been processed (messages on one socket are handled in order).
+   */
+  roundTrip(): Promise<void>;
+  /** Connect again after a stop or `disconnect()`, optionally with a new token (e.g. after token-expired). */
+  reconnect(token?: string): void;
+  disconnect(): void;
+  destroy(): void;
+}
+
+export interface ConnectOptions {
+  readonly url: string;
+  readonly room: string;
+  readonly doc: Y.Doc;
+  readonly token?: string;
+  readonly WebSocket: WebSocketLike;
+  /** Share presence on this connection; without it the connection carries no awareness state. */
+  readonly awareness?: Awareness;
+  readonly onChange: () => void;
+  readonly onError: (e: SyncError) => void;
+  readonly maxBackoffMs?: number;
+}
+
+const messageSync = 0;
+
+/**
+ * The stock provider adds one `process.on("exit")` listener per document (to say goodbye through
+ * awareness); a few sessions exceed Node's default of 10 listeners and print a leak warning. One
+ * shared listener calls them all instead.
+ */
+const exitHandlers = new Set<() => void>();
+const proc = (globalThis as { process?: { on?: (e: string, f: () => void) => void; off?: (e: string, f: () => void) => void } }).process;
+let exitHooked = false;
+const shareExitHandler = (provider: WebsocketProvider): (() => void) => {
+  const handler = (provider as unknown as { _exitHandler?: () => void })._exitHandler;
+  if (!handler || typeof proc?.off !== "function" || typeof proc.on !== "function") return () => {};
+  proc.off("exit", handler);
+  exitHandlers.add(handler);
+  if (!exitHooked) {
+    exitHooked = true;
+    proc.on("exit", () => exitHandlers.forEach((h) => h()));
+  }
+  return () => void exitHandlers.delete(handler);
+};
+
+export const connectDoc = (o: ConnectOptions): DocConnection => {
+  const awareness = o.awareness ?? new Awareness(o.doc);
+  const ownAwareness = o.awareness === undefined;
+  // A document without presence sends no awareness state at all (and no 15 s heartbeats).
+  if (ownAwareness) awareness.setLocalState(null);
+  let stopped: SyncError | undefined;
+  let state: ConnectionState = "connecting";
+  let failing = false;
+  const waiters: Array<() => void> = [];
+  /** reconnect() was called while the old socket was still closing: its close must not stop us. */
+  let superseded = false;
+
+  const provider = new WebsocketProvider(o.url, o.room, o.doc, {
+    connect: false,
+    awareness,
+    params: o.token ? { token: o.token } : {},
+    WebSocketPolyfill: o.WebSocket as unknown as typeof WebSocket,
+    maxBackoffTime: o.maxBackoffMs ?? 2500,
+    // BroadcastChannel exists in Node too: two sessions in one process must not sync around the server.
+    disableBc: true,
+    shouldReconnect: (ev: CloseEvent) => {
+      if (superseded) {
+        superseded = false;
+        return true;
+      }
+      const code = codeForClose(ev.code);
+      return code === undefined || !PERMANENT.has(code);
+    },
+  });
+
+  const unshareExit = shareExitHandler(provider);
+
+  // Observe sync step 2 replies so roundTrip() knows when the server answered.
+  const original = provider.messageHandlers[messageSync]!;
+  provider.messageHandlers[messageSync] = (encoder, decoder, p, emitSynced, type) => {
+    const kind = decoding.peekVarUint(decoder);
+    original(encoder, decoder, p, emitSynced, type);
+    if (kind === syncProtocol.messageYjsSyncStep2) waiters.splice(0).forEach((w) => w());
+  };
+
+  const stop = (code: SyncErrorCode, reason: string, details: Record<string, unknown>) => {
+    const err = syncError(code, `${o.room}: ${reason || DEFAULT_MESSAGES[code] || code}`, { room: o.room, ...details });
+    if (PERMANENT.has(code)) {
+      stopped = err;
+      provider.shouldConnect = false;
+    }
+    o.onError(err);
+  };
+
+  provider.on("status", ({ status }) => {
+    state = status;
+    if (status === "connected") {
+      failing = false;
+      superseded = false;
+    }
+    o.onChange();
+  });
+  provider.on("sync", () => o.onChange());
+  provider.on("connection-close", (ev) => {
+    failing = true;
+    if (ev && !superseded) {
+      const code = codeForClose(ev.code);
+      if (code) stop(code, ev.reason, { closeCode: ev.code });
+    }
+    queueMicrotask(o.onChange);
+  });
+  provider.on("connection-error", (ev) => {
+    failing = true;
+    // `ws` reports a refused upgrade as "Unexpected server response: 401"; browsers say nothing.
+    const m = /Unexpected server response: (\d{3})/.exec(String((ev as { message?: unknown }).message ?? ""));
+    const code = m ? HTTP_CODES[Number(m[1])] : undefined;
+    if (code) stop(code, "", { httpStatus: Number(m![1]) });
+    queueMicrotask(o.onChange);
+  });
+  provider.connect();
+
+  return {
+    room: o.room,
+    awareness,
+    get state() {
+      return state;
+    },
+    get synced() {
+      return provider.synced;
+    },
+    get stopped() {
+      return stopped;
+    },
+    get failing() {
+      return failing || stopped !== undefined;
+    },
+    roundTrip: () =>
+      new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        const ws = provider.ws;
+        if (provider.wsconnected && ws && ws.readyState === ws.OPEN) {
+          const enc = encoding.createEncoder();
+          encoding.writeVarUint(enc, messageSync);
+          syncProtocol.writeSyncStep1(enc, o.doc);
+          ws.send(encoding.toUint8Array(enc));
+        }
+        // Otherwise the step 2 that follows the next (re)connection resolves it.
+      }),
+    reconnect(token) {
+      stopped = undefined;
+      const ws = provider.ws;
+      if (token !== undefined) {
+        provider.params = { token };
+        // A socket opened with the old token is replaced; its close must not count as a refusal.
+        if (ws !== null) {
+          superseded = true;
+          ws.close();
+        }
+      } else if (ws !== null && ws.readyState !== ws.OPEN) superseded = true;
+      provider.connect();
+    },
+    disconnect: () => provider.disconnect(),
+    destroy() {
+      unshareExit();
+      provider.destroy();
+      if (ownAwareness) awareness.destroy();
+      waiters.splice(0);
+    },
+  };
+};
