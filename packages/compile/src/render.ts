@@ -1,4 +1,4 @@
-import { canonicalJson, isJsonObject, type ConfigContent, type Entry, type EntryId, type JsonObject, type SummaryContent, type ToolCall, type ToolResultEntry } from "@ctxsync/core";
+import { canonicalJson, isJsonObject, toolCallArguments, type ConfigContent, type Entry, type EntryId, type JsonObject, type SummaryContent, type ToolCall, type ToolResultEntry } from "@ctxsync/core";
 import type { NormalizedContext, RendererId } from "./context.js";
 import { compileError } from "./errors.js";
 import type { BlobEnv } from "./hidden.js";
@@ -83,7 +83,8 @@ export const orphanResultText = (env: RenderEnv, e: ToolResultEntry): string => 
 
 /** A tool call's arguments as an object (Anthropic, Gemini); anything else is warned about and sent as {}. */
 export const argumentsObject = (tc: ToolCall, entryId: EntryId, warnings: WarningSink): JsonObject => {
-  if (isJsonObject(tc.arguments)) return tc.arguments;
+  const args = toolCallArguments(tc);
+  if (isJsonObject(args)) return args;
   warnings.push({
     code: "tool-arguments-not-json",
     entryId,

@@ -12,12 +12,15 @@ export interface EntryMeta {
   readonly model?: string;
 }
 
+/**
+ * A tool call. Its arguments are kept in one form: `arguments` (a JSON value, rendered as canonical
+ * JSON) when the model's text was canonical JSON, else `argumentsText` (the exact text, so that an
+ * export is byte-exact; `toolCallArguments` parses it). Storing both would cost the bytes twice.
+ */
 export interface ToolCall {
   readonly id: string;
   readonly name: string;
-  /** The arguments as a JSON value (rendered canonically). Absent when the model produced invalid JSON. */
   readonly arguments?: JsonValue;
-  /** The exact argument text the model produced, kept only when it differs from canonicalJson(arguments). */
   readonly argumentsText?: string;
 }
 
@@ -193,13 +196,24 @@ export const assertEntry = (v: unknown): Entry => {
 export const toolCallArgumentsText = (tc: ToolCall): string =>
   tc.argumentsText ?? canonicalJson(tc.arguments ?? {});
 
-/** Build a ToolCall from the argument text a model produced, keeping the text only when needed. */
+/** Build a ToolCall from the argument text a model produced: the value when the text is canonical, else the exact text. */
 export const toolCallFromText = (id: string, name: string, text: string): ToolCall => {
-  let parsed: JsonValue | undefined;
+  let parsed: JsonValue;
   try {
     parsed = JSON.parse(text) as JsonValue;
   } catch {
     return { id, name, argumentsText: text };
   }
-  return canonicalJson(parsed) === text ? { id, name, arguments: parsed } : { id, name, arguments: parsed, argumentsText: text };
+  return canonicalJson(parsed) === text ? { id, name, arguments: parsed } : { id, name, argumentsText: text };
+};
+
+/** A tool call's arguments as a JSON value (parsing `argumentsText` when needed); undefined when they are not valid JSON. */
+export const toolCallArguments = (tc: ToolCall): JsonValue | undefined => {
+  if (tc.arguments !== undefined) return tc.arguments;
+  if (tc.argumentsText === undefined) return undefined;
+  try {
+    return JSON.parse(tc.argumentsText) as JsonValue;
+  } catch {
+    return undefined;
+  }
 };

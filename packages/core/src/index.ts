@@ -7,7 +7,7 @@ export { isJsonObject } from "./json.js";
 export { canonicalJson, isCanonicalJsonText, parseJson } from "./canonical.js";
 export { chainHash, ROOT_HASH, sha256Hex, utf8 } from "./hash.js";
 export type { PrefixHash } from "./hash.js";
-export { assertEntry, canonicalEntry, contentProblem, ENTRY_KINDS, entryProblem, toolCallArgumentsText, toolCallFromText } from "./entry.js";
+export { assertEntry, canonicalEntry, contentProblem, ENTRY_KINDS, entryProblem, toolCallArguments, toolCallArgumentsText, toolCallFromText } from "./entry.js";
 export type {
   AssistantContent,
   AssistantEntry,
