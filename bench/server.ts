@@ -1,0 +1,103 @@
+// `pnpm bench server`: the same load against ctxsync, the y-websocket reference server and
+// Hocuspocus, one after another. Per server: end-to-end propagation latency p50/p99 over
+// every (entry, receiving client) pair, the server's peak RSS and its CPU seconds during the
+// load. Prints a config line, one JSON line per server, then the summary line. See README.md.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseLoadArgs, type LoadConfig, type ServerName } from "./server/config.js";
+import { sampleProcessTree } from "./server/proc-stats.js";
+import { runLoad } from "./server/run-load.js";
+import { serverCommand } from "./server/servers.js";
+import { freePort, startServer } from "./server/spawn-server.js";
+import { percentile, ratioBestPeer, round, type ServerOutcome } from "./server/stats.js";
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const print = (o: object) => console.log(JSON.stringify(o));
+
+const benchOne = async (name: ServerName, cfg: LoadConfig): Promise<ServerOutcome> => {
+  const dataDir = mkdtempSync(join(tmpdir(), `bench-server-${name}-`));
+  try {
+    const port = await freePort();
+    const server = await startServer(serverCommand(name, repoRoot, port, dataDir), port);
+    const sampler = sampleProcessTree(server.pid);
+    try {
+      // CPU is counted from here (server up, no client yet) until every client has its entries,
+      // so the transpile-and-boot cost of `node --import tsx` is left out; it is reported apart.
+      const cpuBefore = sampler.cpuSeconds();
+      const load = await runLoad(cfg, `ws://127.0.0.1:${port}/sync`, repoRoot);
+      const cpuS = sampler.cpuSeconds() - cpuBefore;
+      const { peakRssMb } = sampler.stop();
+      const sorted = [...load.latenciesMs].sort((a, b) => a - b);
+      const delivered = sorted.length;
+      const figures = {
+        p50Ms: round(percentile(sorted, 0.5)),
+        p99Ms: round(percentile(sorted, 0.99)),
+        peakRssMb: round(peakRssMb, 1),
+        cpuS: round(cpuS, 2),
+      };
+      print({
+        bench: "server",
+        server: name,
+        ...figures,
+        p90Ms: round(percentile(sorted, 0.9)),
+        maxMs: round(sorted[sorted.length - 1] ?? NaN),
+        startupCpuS: round(cpuBefore, 2),
+        delivered,
+        expected: load.expected,
+        completeClients: load.completeClients,
+        clients: cfg.clients,
+        sent: load.sent,
+        connectMs: Math.round(load.connectMs),
+        loadMs: Math.round(load.loadMs),
+        closes: load.closes,
+        clientCpuS: round(load.clientCpuS, 2),
+        clientLoopDelayP99Ms: round(load.clientLoopDelayP99Ms, 1),
+        ...(load.appendErrors.length > 0 ? { appendErrors: load.appendErrors } : {}),
+      });
+      if (delivered === 0) return { error: `no entry delivered (sent ${load.sent}, closes ${JSON.stringify(load.closes)})` };
+      return delivered < load.expected ? { ...figures, incomplete: `delivered ${delivered} of ${load.expected}` } : figures;
+    } finally {
+      sampler.stop();
+      await server.stop();
+    }
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    print({ bench: "server", server: name, error: message });
+    return { error: message.split("\n")[0]! };
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+};
+
+const main = async () => {
+  const cfg = parseLoadArgs(process.argv.slice(2));
+  print({
+    bench: "server",
+    config: {
+      clients: cfg.clients,
+      rooms: cfg.rooms,
+      entriesPerClient: cfg.entries,
+      intervalMs: cfg.intervalMs,
+      jitterMs: cfg.jitterMs,
+      workers: cfg.workers,
+      servers: cfg.servers,
+    },
+  });
+  const results: Partial<Record<ServerName, ServerOutcome>> = {};
+  for (const name of cfg.servers) results[name] = await benchOne(name, cfg);
+  print({
+    bench: "server",
+    ctxsync: results.ctxsync ?? null,
+    ywebsocket: results.ywebsocket ?? null,
+    hocuspocus: results.hocuspocus ?? null,
+    p99RatioBestPeer: ratioBestPeer(results, "p99Ms"),
+    rssRatioBestPeer: ratioBestPeer(results, "peakRssMb"),
+  });
+};
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
