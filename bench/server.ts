@@ -26,8 +26,9 @@ const benchOne = async (name: ServerName, cfg: LoadConfig): Promise<ServerOutcom
       // CPU is counted from here (server up, no client yet) until every client has its entries,
       // so the transpile-and-boot cost of `node --import tsx` is left out; it is reported apart.
       const cpuBefore = sampler.cpuSeconds();
-      const load = await runLoad(cfg, `ws://127.0.0.1:${port}/sync`, repoRoot);
-      const cpuS = sampler.cpuSeconds() - cpuBefore;
+      let cpuAfter = NaN;
+      const load = await runLoad(cfg, `ws://127.0.0.1:${port}/sync`, repoRoot, () => (cpuAfter = sampler.cpuSeconds()));
+      const cpuS = cpuAfter - cpuBefore;
       const { peakRssMb } = sampler.stop();
       const sorted = [...load.latenciesMs].sort((a, b) => a - b);
       const delivered = sorted.length;
@@ -44,6 +45,7 @@ const benchOne = async (name: ServerName, cfg: LoadConfig): Promise<ServerOutcom
         p90Ms: round(percentile(sorted, 0.9)),
         maxMs: round(sorted[sorted.length - 1] ?? NaN),
         startupCpuS: round(cpuBefore, 2),
+        idleRssMb: round(sampler.startRssMb, 1),
         delivered,
         expected: load.expected,
         completeClients: load.completeClients,

@@ -67,6 +67,8 @@ const processTree = (root: number): ProcStat[] => {
 export interface ProcSampler {
   /** CPU seconds used by the tree so far. */
   cpuSeconds(): number;
+  /** RSS of the tree (MB) at the first sample: the idle server before any client. */
+  readonly startRssMb: number;
   /** Stop polling; returns the peak resident set size of the tree in MB. */
   stop(): { peakRssMb: number; cpuS: number; processes: number };
 }
@@ -75,6 +77,7 @@ export interface ProcSampler {
 export const sampleProcessTree = (pid: number, intervalMs = 50): ProcSampler => {
   const lastTicks = new Map<number, number>();
   let peakKb = 0;
+  let lastKb = 0;
   const sample = () => {
     const tree = processTree(pid);
     let rssKb = 0;
@@ -82,10 +85,12 @@ export const sampleProcessTree = (pid: number, intervalMs = 50): ProcSampler => 
       lastTicks.set(s.pid, s.cpuTicks);
       rssKb += readStatusKb(s.pid, "VmRSS");
     }
+    lastKb = rssKb;
     // The root's own high-water mark catches peaks between two polls.
     peakKb = Math.max(peakKb, rssKb, readStatusKb(pid, "VmHWM"));
   };
   sample();
+  const startRssMb = lastKb / 1024;
   const timer = setInterval(sample, intervalMs);
   const cpuSeconds = () => {
     let ticks = 0;
@@ -93,6 +98,7 @@ export const sampleProcessTree = (pid: number, intervalMs = 50): ProcSampler => 
     return ticks / clockTicks;
   };
   return {
+    startRssMb,
     cpuSeconds: () => {
       sample();
       return cpuSeconds();

@@ -1,6 +1,7 @@
 // Drive one load run against a server: fork the client workers, wait until every client is
 // connected and synced, start all appends at one common instant, collect the results.
 import { fork, type ChildProcess } from "node:child_process";
+import { setPriority } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { LoadConfig } from "./config.js";
 import type { FromWorker, LoadPlan, ToWorker, WorkerResult } from "./messages.js";
@@ -99,11 +100,16 @@ const stopWorkers = async (workers: readonly ChildProcess[]) => {
   );
 };
 
-export const runLoad = async (cfg: LoadConfig, url: string, repoRoot: string): Promise<LoadResult> => {
+/**
+ * `onDelivered` runs once every worker has reported, before the clients disconnect, so the
+ * server's CPU can be read without the disconnect storm.
+ */
+export const runLoad = async (cfg: LoadConfig, url: string, repoRoot: string, onDelivered: () => void = () => {}): Promise<LoadResult> => {
   const workerPlans = plans(cfg, url);
   const workers = workerPlans.map(() =>
     fork(workerPath, [], { cwd: repoRoot, execArgv: ["--import", "tsx", "--conditions=development"], stdio: ["ignore", "inherit", "inherit", "ipc"] }),
   );
+  if (cfg.clientNice > 0) for (const w of workers) setPriority(w.pid!, cfg.clientNice);
   try {
     const ready = collect(workers, "ready", cfg.connectTimeoutMs + 30_000); // + worker start-up
     workers.forEach((w, i) => w.send({ type: "plan", plan: workerPlans[i]! } satisfies ToWorker));
@@ -112,6 +118,7 @@ export const runLoad = async (cfg: LoadConfig, url: string, repoRoot: string): P
     const done = collect(workers, "done", cfg.entries * (cfg.intervalMs + cfg.jitterMs) + cfg.intervalMs + cfg.deliveryTimeoutMs + 10_000);
     workers.forEach((w) => w.send({ type: "go", at } satisfies ToWorker));
     const results: WorkerResult[] = (await done).map((m) => m.result);
+    onDelivered();
     const loadMs = performance.timeOrigin + performance.now() - at;
     const closes: Record<string, number> = {};
     for (const r of results) for (const [code, n] of Object.entries(r.closes)) closes[code] = (closes[code] ?? 0) + n;
