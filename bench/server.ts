@@ -11,12 +11,13 @@ import { sampleProcessTree } from "./server/proc-stats.js";
 import { runLoad } from "./server/run-load.js";
 import { serverCommand } from "./server/servers.js";
 import { freePort, startServer } from "./server/spawn-server.js";
-import { percentile, ratioBestPeer, round, type ServerOutcome } from "./server/stats.js";
+import { combineRounds, percentile, ratioBestPeer, round, type ServerOutcome } from "./server/stats.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const print = (o: object) => console.log(JSON.stringify(o));
 
-const benchOne = async (name: ServerName, cfg: LoadConfig): Promise<ServerOutcome> => {
+/** One round against one server: start it, run the load, print the round's line, stop it. */
+const benchOne = async (name: ServerName, cfg: LoadConfig, roundNo: number): Promise<ServerOutcome> => {
   const dataDir = mkdtempSync(join(tmpdir(), `bench-server-${name}-`));
   try {
     const port = await freePort();
@@ -41,6 +42,7 @@ const benchOne = async (name: ServerName, cfg: LoadConfig): Promise<ServerOutcom
       print({
         bench: "server",
         server: name,
+        round: roundNo,
         ...figures,
         p90Ms: round(percentile(sorted, 0.9)),
         maxMs: round(sorted[sorted.length - 1] ?? NaN),
@@ -66,7 +68,7 @@ const benchOne = async (name: ServerName, cfg: LoadConfig): Promise<ServerOutcom
     }
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    print({ bench: "server", server: name, error: message });
+    print({ bench: "server", server: name, round: roundNo, error: message });
     return { error: message.split("\n")[0]! };
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
@@ -84,11 +86,26 @@ const main = async () => {
       intervalMs: cfg.intervalMs,
       jitterMs: cfg.jitterMs,
       workers: cfg.workers,
+      rounds: cfg.rounds,
       servers: cfg.servers,
     },
   });
+  // Rounds are interleaved so that a burst of load from elsewhere on the machine hits one round
+  // of one server, not all rounds of it; the median then drops it.
+  const rounds = new Map<ServerName, ServerOutcome[]>(cfg.servers.map((n) => [n, []]));
+  for (let r = 1; r <= cfg.rounds; r++) {
+    for (const name of cfg.servers) {
+      const past = rounds.get(name)!;
+      // A missing entry point will not appear in a later round.
+      if (past.length > 0 && past.every((o) => "error" in o && o.error.includes("not found"))) continue;
+      past.push(await benchOne(name, cfg, r));
+    }
+  }
   const results: Partial<Record<ServerName, ServerOutcome>> = {};
-  for (const name of cfg.servers) results[name] = await benchOne(name, cfg);
+  for (const [name, outcomes] of rounds) {
+    results[name] = combineRounds(outcomes);
+    print({ bench: "server", server: name, rounds: outcomes.length, ...results[name] });
+  }
   print({
     bench: "server",
     ctxsync: results.ctxsync ?? null,

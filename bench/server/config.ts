@@ -19,6 +19,8 @@ export interface LoadConfig {
   readonly clientNice: number;
   readonly connectTimeoutMs: number;
   readonly deliveryTimeoutMs: number;
+  /** Rounds of all servers, interleaved (A B C A B C …); each figure is the median over rounds. */
+  readonly rounds: number;
   /** Which servers to run, in order. */
   readonly servers: readonly ServerName[];
 }
@@ -34,11 +36,12 @@ export const DEFAULT_LOAD: LoadConfig = {
   clientNice: 10,
   connectTimeoutMs: 20_000,
   deliveryTimeoutMs: 15_000,
+  rounds: 3,
   servers: SERVER_NAMES,
 };
 
 const USAGE = `usage: pnpm bench server [--clients N] [--rooms N] [--entries N] [--interval MS] [--jitter MS]
-       [--workers N] [--client-nice N] [--delivery-timeout MS] [--only ctxsync,ywebsocket,hocuspocus]`;
+       [--workers N] [--client-nice N] [--delivery-timeout MS] [--rounds N] [--only ctxsync,ywebsocket,hocuspocus]`;
 
 export const parseLoadArgs = (argv: readonly string[]): LoadConfig => {
   const { values } = parseArgs({
@@ -52,6 +55,7 @@ export const parseLoadArgs = (argv: readonly string[]): LoadConfig => {
       workers: { type: "string" },
       "client-nice": { type: "string" },
       "delivery-timeout": { type: "string" },
+      rounds: { type: "string" },
       only: { type: "string" },
     },
   });
@@ -75,6 +79,7 @@ export const parseLoadArgs = (argv: readonly string[]): LoadConfig => {
     workers: num(values.workers, d.workers, "workers", 1),
     clientNice: num(values["client-nice"], d.clientNice, "client-nice", 0),
     deliveryTimeoutMs: num(values["delivery-timeout"], d.deliveryTimeoutMs, "delivery-timeout", 1),
+    rounds: num(values.rounds, d.rounds, "rounds", 1),
     servers: servers as ServerName[],
   };
   if (cfg.clients % cfg.rooms !== 0 || cfg.clients / cfg.rooms < 2)

@@ -20,9 +20,17 @@ export interface ServerFigures {
   readonly cpuS: number;
   /** Present when some (entry, receiver) pairs never arrived: the latencies cover the rest only. */
   readonly incomplete?: string;
+  /** Rounds of this server that failed (the figures come from the others). */
+  readonly failedRounds?: number;
 }
 
 export type ServerOutcome = ServerFigures | { readonly error: string };
+
+export const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
 
 const ok = (o: ServerOutcome | undefined): o is ServerFigures => o !== undefined && !("error" in o);
 
@@ -36,4 +44,20 @@ export const ratioBestPeer = (
   if (!ok(own) || peers.length === 0) return null;
   const best = Math.min(...peers.map((p) => p[figure]));
   return best > 0 ? round(own[figure] / best, 3) : null;
+};
+
+/** One outcome from several rounds of one server: the median of each figure over the rounds that worked. */
+export const combineRounds = (rounds: readonly ServerOutcome[]): ServerOutcome => {
+  const good = rounds.filter(ok);
+  if (good.length === 0) return rounds[0] ?? { error: "not run" };
+  const failed = rounds.length - good.length;
+  const incomplete = good.map((g) => g.incomplete).filter((x) => x !== undefined);
+  return {
+    p50Ms: round(median(good.map((g) => g.p50Ms))),
+    p99Ms: round(median(good.map((g) => g.p99Ms))),
+    peakRssMb: round(median(good.map((g) => g.peakRssMb)), 1),
+    cpuS: round(median(good.map((g) => g.cpuS))),
+    ...(incomplete.length > 0 ? { incomplete: incomplete.join("; ") } : {}),
+    ...(failed > 0 ? { failedRounds: failed } : {}),
+  };
 };
