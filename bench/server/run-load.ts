@@ -8,16 +8,11 @@ import type { FromWorker, LoadPlan, ToWorker, WorkerResult } from "./messages.js
 
 const workerPath = fileURLToPath(new URL("./worker.ts", import.meta.url));
 
-export interface LoadResult {
+/** The workers' results summed up (latencies concatenated), plus timings of the whole run. */
+export interface LoadResult extends Omit<WorkerResult, "cpuS" | "loopDelayP99Ms"> {
   readonly connectMs: number;
   /** From the common start instant until every worker reported. */
   readonly loadMs: number;
-  readonly latenciesMs: number[];
-  readonly sent: number;
-  readonly expected: number;
-  readonly completeClients: number;
-  readonly closes: Record<string, number>;
-  readonly appendErrors: string[];
   /** CPU seconds of all client workers during the load. */
   readonly clientCpuS: number;
   /** Worst worker's event-loop delay p99 (ms). */
