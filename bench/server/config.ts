@@ -43,8 +43,16 @@ export const DEFAULT_LOAD: LoadConfig = {
 const USAGE = `usage: pnpm bench server [--clients N] [--rooms N] [--entries N] [--interval MS] [--jitter MS]
        [--workers N] [--client-nice N] [--delivery-timeout MS] [--rounds N] [--only ctxsync,ywebsocket,hocuspocus]`;
 
+const parseArgsOrExplain: typeof parseArgs = (config) => {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  }
+};
+
 export const parseLoadArgs = (argv: readonly string[]): LoadConfig => {
-  const { values } = parseArgs({
+  const { values } = parseArgsOrExplain({
     args: [...argv],
     options: {
       clients: { type: "string" },
