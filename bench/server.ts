@@ -92,19 +92,21 @@ const main = async () => {
   });
   // Rounds are interleaved so that a burst of load from elsewhere on the machine hits one round
   // of one server, not all rounds of it; the median then drops it.
-  const rounds = new Map<ServerName, ServerOutcome[]>(cfg.servers.map((n) => [n, []]));
-  for (let r = 1; r <= cfg.rounds; r++) {
-    for (const name of cfg.servers) {
-      const past = rounds.get(name)!;
-      // A missing entry point will not appear in a later round.
-      if (past.length > 0 && past.every((o) => "error" in o && o.error.includes("not found"))) continue;
-      past.push(await benchOne(name, cfg, r));
+  const rounds = new Map<ServerName, ServerOutcome[]>();
+  for (const name of cfg.servers) {
+    try {
+      serverCommand(name, repoRoot, 0, tmpdir()); // is its entry point there at all?
+      rounds.set(name, []);
+    } catch (err) {
+      rounds.set(name, [{ error: err instanceof Error ? err.message : String(err) }]);
     }
   }
+  const runnable = cfg.servers.filter((n) => rounds.get(n)!.length === 0);
+  for (let r = 1; r <= cfg.rounds; r++) for (const name of runnable) rounds.get(name)!.push(await benchOne(name, cfg, r));
   const results: Partial<Record<ServerName, ServerOutcome>> = {};
   for (const [name, outcomes] of rounds) {
     results[name] = combineRounds(outcomes);
-    print({ bench: "server", server: name, rounds: outcomes.length, ...results[name] });
+    print({ bench: "server", server: name, rounds: runnable.includes(name) ? outcomes.length : 0, ...results[name] });
   }
   print({
     bench: "server",
