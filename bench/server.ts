@@ -21,7 +21,7 @@ const benchOne = async (name: ServerName, cfg: LoadConfig, roundNo: number): Pro
   const dataDir = mkdtempSync(join(tmpdir(), `bench-server-${name}-`));
   try {
     const port = await freePort();
-    const server = await startServer(serverCommand(name, repoRoot, port, dataDir), port);
+    const server = await startServer(serverCommand(name, repoRoot, port, dataDir, cfg.ctxsyncRoot), port);
     const sampler = sampleProcessTree(server.pid);
     try {
       // CPU is counted from here (server up, no client yet) until every client has its entries,
@@ -88,6 +88,7 @@ const main = async () => {
       workers: cfg.workers,
       rounds: cfg.rounds,
       servers: cfg.servers,
+      ...(cfg.ctxsyncRoot !== undefined ? { ctxsyncRoot: cfg.ctxsyncRoot } : {}),
     },
   });
   // Rounds are interleaved so that a burst of load from elsewhere on the machine hits one round
@@ -95,7 +96,7 @@ const main = async () => {
   const rounds = new Map<ServerName, ServerOutcome[]>();
   for (const name of cfg.servers) {
     try {
-      serverCommand(name, repoRoot, 0, tmpdir()); // is its entry point there at all?
+      serverCommand(name, repoRoot, 0, tmpdir(), cfg.ctxsyncRoot); // is its entry point there at all?
       rounds.set(name, []);
     } catch (err) {
       rounds.set(name, [{ error: err instanceof Error ? err.message : String(err) }]);

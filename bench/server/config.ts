@@ -1,4 +1,5 @@
 // The load of issue 4 and its command-line overrides (for quick runs while developing).
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 export const SERVER_NAMES = ["ctxsync", "ywebsocket", "hocuspocus"] as const;
@@ -21,6 +22,8 @@ export interface LoadConfig {
   readonly deliveryTimeoutMs: number;
   /** Rounds of all servers, interleaved (A B C A B C …); each figure is the median over rounds. */
   readonly rounds: number;
+  /** Checkout whose `apps/cli/src/main.ts` is the ctxsync server; default: this repository. */
+  readonly ctxsyncRoot: string | undefined;
   /** Which servers to run, in order. */
   readonly servers: readonly ServerName[];
 }
@@ -37,11 +40,12 @@ export const DEFAULT_LOAD: LoadConfig = {
   connectTimeoutMs: 20_000,
   deliveryTimeoutMs: 15_000,
   rounds: 3,
+  ctxsyncRoot: undefined,
   servers: SERVER_NAMES,
 };
 
 const USAGE = `usage: pnpm bench server [--clients N] [--rooms N] [--entries N] [--interval MS] [--jitter MS]
-       [--workers N] [--client-nice N] [--delivery-timeout MS] [--rounds N] [--only ctxsync,ywebsocket,hocuspocus]`;
+       [--workers N] [--client-nice N] [--delivery-timeout MS] [--rounds N] [--ctxsync-root DIR] [--only ctxsync,ywebsocket,hocuspocus]`;
 
 const parseArgsOrExplain: typeof parseArgs = (config) => {
   try {
@@ -64,6 +68,7 @@ export const parseLoadArgs = (argv: readonly string[]): LoadConfig => {
       "client-nice": { type: "string" },
       "delivery-timeout": { type: "string" },
       rounds: { type: "string" },
+      "ctxsync-root": { type: "string" },
       only: { type: "string" },
     },
   });
@@ -88,6 +93,7 @@ export const parseLoadArgs = (argv: readonly string[]): LoadConfig => {
     clientNice: num(values["client-nice"], d.clientNice, "client-nice", 0),
     deliveryTimeoutMs: num(values["delivery-timeout"], d.deliveryTimeoutMs, "delivery-timeout", 1),
     rounds: num(values.rounds, d.rounds, "rounds", 1),
+    ctxsyncRoot: values["ctxsync-root"] === undefined ? undefined : resolve(values["ctxsync-root"]),
     servers: servers as ServerName[],
   };
   if (cfg.clients % cfg.rooms !== 0 || cfg.clients / cfg.rooms < 2)

@@ -11,13 +11,14 @@ const tsxNode = ["--import", "tsx", "--conditions=development"];
 /** The ctxsync CLI entry point, relative to the repository root. */
 export const CTXSYNC_MAIN = "apps/cli/src/main.ts";
 
-export const serverCommand = (name: ServerName, repoRoot: string, port: number, dataDir: string): ServerCommand => {
+/** `ctxsyncRoot`: the checkout to run ctxsync from (another worktree, to compare branches). */
+export const serverCommand = (name: ServerName, repoRoot: string, port: number, dataDir: string, ctxsyncRoot = repoRoot): ServerCommand => {
   switch (name) {
     case "ctxsync": {
-      if (!existsSync(join(repoRoot, CTXSYNC_MAIN)))
-        throw new Error(`${CTXSYNC_MAIN} not found: the ctxsync server is not in this checkout`);
+      if (!existsSync(join(ctxsyncRoot, CTXSYNC_MAIN)))
+        throw new Error(`${join(ctxsyncRoot, CTXSYNC_MAIN)} not found: the ctxsync server is not in this checkout`);
       // No --auth-secret: open on loopback.
-      return { command: process.execPath, args: [...tsxNode, CTXSYNC_MAIN, "serve", "--port", String(port), "--data", dataDir], cwd: repoRoot };
+      return { command: process.execPath, args: [...tsxNode, CTXSYNC_MAIN, "serve", "--port", String(port), "--data", dataDir], cwd: ctxsyncRoot };
     }
     case "ywebsocket":
       return { command: process.execPath, args: [...tsxNode, "bench/server/peer-ywebsocket.ts", "--port", String(port)], cwd: repoRoot };
