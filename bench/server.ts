@@ -15,13 +15,14 @@ import { combineRounds, percentile, ratioBestPeer, round, type ServerOutcome } f
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const print = (o: object) => console.log(JSON.stringify(o));
+const ctxsyncOptions = (cfg: LoadConfig) => ({ root: cfg.ctxsyncRoot, args: cfg.ctxsyncArgs });
 
 /** One round against one server: start it, run the load, print the round's line, stop it. */
 const benchOne = async (name: ServerName, cfg: LoadConfig, roundNo: number): Promise<ServerOutcome> => {
   const dataDir = mkdtempSync(join(tmpdir(), `bench-server-${name}-`));
   try {
     const port = await freePort();
-    const server = await startServer(serverCommand(name, repoRoot, port, dataDir, cfg.ctxsyncRoot), port);
+    const server = await startServer(serverCommand(name, repoRoot, port, dataDir, ctxsyncOptions(cfg)), port);
     const sampler = sampleProcessTree(server.pid);
     try {
       // CPU is counted from here (server up, no client yet) until every client has its entries,
@@ -89,6 +90,7 @@ const main = async () => {
       rounds: cfg.rounds,
       servers: cfg.servers,
       ...(cfg.ctxsyncRoot !== undefined ? { ctxsyncRoot: cfg.ctxsyncRoot } : {}),
+      ...(cfg.ctxsyncArgs.length > 0 ? { ctxsyncArgs: cfg.ctxsyncArgs } : {}),
     },
   });
   // Rounds are interleaved so that a burst of load from elsewhere on the machine hits one round
@@ -96,7 +98,7 @@ const main = async () => {
   const rounds = new Map<ServerName, ServerOutcome[]>();
   for (const name of cfg.servers) {
     try {
-      serverCommand(name, repoRoot, 0, tmpdir(), cfg.ctxsyncRoot); // is its entry point there at all?
+      serverCommand(name, repoRoot, 0, tmpdir(), ctxsyncOptions(cfg)); // is its entry point there at all?
       rounds.set(name, []);
     } catch (err) {
       rounds.set(name, [{ error: err instanceof Error ? err.message : String(err) }]);

@@ -24,6 +24,8 @@ export interface LoadConfig {
   readonly rounds: number;
   /** Checkout whose `apps/cli/src/main.ts` is the ctxsync server; default: this repository. */
   readonly ctxsyncRoot: string | undefined;
+  /** Extra arguments for `ctxsync serve` (e.g. `--sqlite-sync normal`), split on whitespace. */
+  readonly ctxsyncArgs: readonly string[];
   /** Which servers to run, in order. */
   readonly servers: readonly ServerName[];
 }
@@ -41,11 +43,12 @@ export const DEFAULT_LOAD: LoadConfig = {
   deliveryTimeoutMs: 15_000,
   rounds: 3,
   ctxsyncRoot: undefined,
+  ctxsyncArgs: [],
   servers: SERVER_NAMES,
 };
 
 const USAGE = `usage: pnpm bench server [--clients N] [--rooms N] [--entries N] [--interval MS] [--jitter MS]
-       [--workers N] [--client-nice N] [--delivery-timeout MS] [--rounds N] [--ctxsync-root DIR] [--only ctxsync,ywebsocket,hocuspocus]`;
+       [--workers N] [--client-nice N] [--delivery-timeout MS] [--rounds N] [--ctxsync-root DIR] [--ctxsync-args="--sqlite-sync normal"] [--only ctxsync,ywebsocket,hocuspocus]`;
 
 const parseArgsOrExplain: typeof parseArgs = (config) => {
   try {
@@ -69,6 +72,7 @@ export const parseLoadArgs = (argv: readonly string[]): LoadConfig => {
       "delivery-timeout": { type: "string" },
       rounds: { type: "string" },
       "ctxsync-root": { type: "string" },
+      "ctxsync-args": { type: "string" },
       only: { type: "string" },
     },
   });
@@ -94,6 +98,7 @@ export const parseLoadArgs = (argv: readonly string[]): LoadConfig => {
     deliveryTimeoutMs: num(values["delivery-timeout"], d.deliveryTimeoutMs, "delivery-timeout", 1),
     rounds: num(values.rounds, d.rounds, "rounds", 1),
     ctxsyncRoot: values["ctxsync-root"] === undefined ? undefined : resolve(values["ctxsync-root"]),
+    ctxsyncArgs: (values["ctxsync-args"] ?? "").split(/\s+/).filter((a) => a !== ""),
     servers: servers as ServerName[],
   };
   if (cfg.clients % cfg.rooms !== 0 || cfg.clients / cfg.rooms < 2)

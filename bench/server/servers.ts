@@ -11,14 +11,21 @@ const tsxNode = ["--import", "tsx", "--conditions=development"];
 /** The ctxsync CLI entry point, relative to the repository root. */
 export const CTXSYNC_MAIN = "apps/cli/src/main.ts";
 
-/** `ctxsyncRoot`: the checkout to run ctxsync from (another worktree, to compare branches). */
-export const serverCommand = (name: ServerName, repoRoot: string, port: number, dataDir: string, ctxsyncRoot = repoRoot): ServerCommand => {
+export interface CtxsyncOptions {
+  /** The checkout to run ctxsync from (another worktree, to compare branches). */
+  readonly root?: string | undefined;
+  /** Extra `serve` arguments. */
+  readonly args?: readonly string[];
+}
+
+export const serverCommand = (name: ServerName, repoRoot: string, port: number, dataDir: string, ctxsync: CtxsyncOptions = {}): ServerCommand => {
+  const ctxsyncRoot = ctxsync.root ?? repoRoot;
   switch (name) {
     case "ctxsync": {
       if (!existsSync(join(ctxsyncRoot, CTXSYNC_MAIN)))
         throw new Error(`${join(ctxsyncRoot, CTXSYNC_MAIN)} not found: the ctxsync server is not in this checkout`);
       // No --auth-secret: open on loopback.
-      return { command: process.execPath, args: [...tsxNode, CTXSYNC_MAIN, "serve", "--port", String(port), "--data", dataDir], cwd: ctxsyncRoot };
+      return { command: process.execPath, args: [...tsxNode, CTXSYNC_MAIN, "serve", "--port", String(port), "--data", dataDir, ...(ctxsync.args ?? [])], cwd: ctxsyncRoot };
     }
     case "ywebsocket":
       return { command: process.execPath, args: [...tsxNode, "bench/server/peer-ywebsocket.ts", "--port", String(port)], cwd: repoRoot };
