@@ -12,7 +12,10 @@ import type { FromWorker, LoadPlan, ToWorker, WorkerResult } from "./messages.js
 import { parseStamp, stampText } from "./stamp.js";
 
 const now = () => performance.timeOrigin + performance.now();
-const send = (m: FromWorker) => process.send!(m);
+// After "stop" the channel is gone; a late timer must not crash the process.
+const send = (m: FromWorker) => {
+  if (process.connected) process.send!(m);
+};
 // Every provider registers a process "exit" listener; 50 of them are expected here.
 process.setMaxListeners(0);
 
@@ -64,7 +67,8 @@ const waitSynced = (p: LoadPlan): Promise<void> =>
   new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       const pending = clients.filter((c) => !c.provider.synced).length;
-      reject(new Error(`${pending} of ${clients.length} clients not synced after ${p.connectTimeoutMs} ms`));
+      const seen = Object.keys(closes).length > 0 ? ` (closes by code: ${JSON.stringify(closes)})` : "";
+      reject(new Error(`${pending} of ${clients.length} clients not synced after ${p.connectTimeoutMs} ms${seen}`));
     }, p.connectTimeoutMs);
     const check = () => {
       if (clients.every((c) => c.provider.synced)) {
