@@ -70,7 +70,8 @@ const benchOne = async (name: ServerName, cfg: LoadConfig, roundNo: number): Pro
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     print({ bench: "server", server: name, round: roundNo, error: message });
-    return { error: message.split("\n")[0]! };
+    // One line for the summary: the reason and the start of the server's own output.
+    return { error: message.replace(/\s*\n\s*/g, " | ").slice(0, 300) };
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
