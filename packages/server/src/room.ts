@@ -1,0 +1,337 @@
+import * as Y from "yjs";
+import * as awarenessProtocol from "y-protocols/awareness";
+import {
+  asDeviceId,
+  openLog,
+  parseDocName,
+  reconcile,
+  validateDocUpdate,
+  validateLogUpdate,
+  type ConversationId,
+  type ConversationLog,
+  type DocKind,
+} from "@ctxsync/core";
+import { syncError, toSyncError, type SyncErrorCode } from "@ctxsync/protocol";
+import type { Limits, Timings } from "./config.js";
+import { createGroupCommit } from "./group-commit.js";
+import type { Logger } from "./logger.js";
+import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, isNoopUpdate } from "./messages.js";
+import type { ServerMetrics } from "./server-metrics.js";
+import type { DocStore } from "./storage/types.js";
+
+/** One connection as a room sees it. */
+export interface RoomPeer {
+  readonly id: number;
+  readonly closed: boolean;
+  /** Awareness client ids this peer has announced (removed when it leaves). */
+  readonly awarenessIds: Set<number>;
+  /**
+   * Updates this peer sent before its sync step 2 that depend on structs the server does not have
+   * yet (after a reconnect the stock client sends new local updates as soon as the socket opens,
+   * before answering our step 1). Held, merged, until the step 2 brings what they depend on.
+   */
+  held: Uint8Array | null;
+  /** Set once the peer's sync step 2 has been applied: from then on it refers only to what we have. */
+  synced: boolean;
+  send(frame: Uint8Array): void;
+  close(code: SyncErrorCode, message: string): void;
+}
+
+export interface RoomDeps {
+  readonly store: DocStore;
+  readonly logger: Logger;
+  readonly metrics: ServerMetrics;
+  readonly limits: Limits;
+  readonly timings: Timings;
+  /** Called when the room's memory may disagree with storage (a local write could not be stored). */
+  readonly onBroken: (room: Room) => void;
+}
+
+/**
+ * One loaded document. All writes go through one queue per room, in arrival order:
+ * validate → apply → reconcile; the resulting document updates are appended to storage in
+ * batches (one commit for everything applied in the same turn of the event loop: group commit)
+ * and relayed only once their batch is durable. A rejected update is never applied, stored or
+ * relayed. If a batch cannot be stored, the room is dropped from memory and every peer is closed
+ * with 4504, so nobody ever sees what was not stored; clients resend on reconnect.
+ */
+export interface Room {
+  readonly name: string;
+  readonly kind: DocKind;
+  readonly conversation: ConversationId;
+  readonly doc: Y.Doc;
+  /** The typed log view (document `C` only). */
+  readonly log: ConversationLog | undefined;
+  readonly awareness: awarenessProtocol.Awareness;
+  readonly peers: ReadonlySet<RoomPeer>;
+  /** Stored size: snapshot plus updates since (an upper bound between compactions). */
+  bytes(): number;
+  join(peer: RoomPeer): void;
+  leave(peer: RoomPeer): void;
+  answerStep1(stateVector: Uint8Array, peer: RoomPeer): Promise<void>;
+  /**
+   * A sync step 2 (`step2`) or update from a peer. Throws SyncError: forbidden,
+   * append-only-violation, malformed-message, message-too-large, document-too-large, storage-unavailable.
+   */
+  receiveUpdate(update: Uint8Array, from: RoomPeer, writable: boolean, step2?: boolean): Promise<void>;
+  /** Throws SyncError malformed-message on a bad awareness update. */
+  receiveAwareness(update: Uint8Array, from: RoomPeer): void;
+  sendAllAwareness(peer: RoomPeer): void;
+  /** A server-side change (REST fork, import...): stored, relayed, reconciled like a peer's update. */
+  mutate<T>(fn: (room: Room) => T): Promise<T>;
+  compact(): Promise<void>;
+  /** Resolves when everything applied so far is durable (and relayed). */
+  durable(): Promise<void>;
+  /** Run `fn` once everything applied so far is durable: reads that must not see unstored state. */
+  read<T>(fn: (room: Room) => T): Promise<T>;
+  /** Drain the queue, optionally compact, free memory. */
+  close(opts: { compact: boolean }): Promise<void>;
+}
+
+const SERVER_DEVICE = asDeviceId("ctxsync-server");
+const isPeer = (o: unknown): o is RoomPeer => typeof o === "object" && o !== null && "awarenessIds" in o && "send" in o;
+
+export const loadRoom = async (name: string, deps: RoomDeps): Promise<Room> => {
+  const { conversation, kind } = parseDocName(name);
+  const stored = await deps.store.load(name);
+  // The log keeps deleted content (gc off): a replaced branch value must stay readable, because the
+  // validator checks a head move against the value the writer replaced — with gc on, a stale
+  // replica could move a head backwards past a garbage-collected value. Only branch values are
+  // ever replaced in C, so this costs one small object per head move. Cache and hidden collect.
+  const doc = new Y.Doc({ gc: kind !== "log" });
+  try {
+    doc.transact(() => {
+      if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
+      for (const u of stored.updates) Y.applyUpdate(doc, u);
+    });
+  } catch (e) {
+    doc.destroy();
+    throw syncError("internal", `stored document ${name} could not be loaded: ${(e as Error).message}`);
+  }
+  deps.metrics.roomLoads.inc({ kind });
+  const room = createRoom(name, conversation, kind, doc, stored, deps);
+  // Stored data may predate a reconciler run (e.g. a crash between apply and reconcile).
+  if (room.log) await room.mutate(() => undefined);
+  return room;
+};
+
+const createRoom = (
+  name: string,
+  conversation: ConversationId,
+  kind: DocKind,
+  doc: Y.Doc,
+  stored: { seq: number; bytes: number; updates: Uint8Array[]; snapshot?: Uint8Array },
+  deps: RoomDeps,
+): Room => {
+  const { store, logger, metrics, limits, timings } = deps;
+  const log = kind === "log" ? openLog(doc, { device: SERVER_DEVICE }) : undefined;
+  const awareness = new awarenessProtocol.Awareness(doc);
+  awareness.setLocalState(null);
+  const peers = new Set<RoomPeer>();
+  let seq = stored.seq;
+  let snapshotBytes = stored.snapshot?.byteLength ?? 0;
+  let since = { count: stored.updates.length, bytes: stored.bytes - snapshotBytes };
+  let compacting: Promise<void> | null = null;
+  let compactScheduled = false;
+  let broken = false;
+  let closed = false;
+
+  let tail: Promise<unknown> = Promise.resolve();
+  const enqueue = <T>(fn: () => T | Promise<T>): Promise<T> => {
+    const p = tail.then(fn);
+    tail = p.catch(() => undefined);
+    return p;
+  };
+
+  const broadcast = (frame: Uint8Array, except: RoomPeer | null) => {
+    for (const p of peers) if (p !== except && !p.closed) p.send(frame);
+  };
+
+  /** Applied but not yet stored: appended as one batch per event-loop turn, then relayed. */
+  const commits = createGroupCommit<{ update: Uint8Array; except: RoomPeer | null }>(async (items) => {
+    let seqs: number[];
+    try {
+      // After a failed batch, later ones depend on what was not stored: store nothing more.
+      if (broken) throw syncError("storage-unavailable", `document ${name} is being reloaded after a storage failure`);
+      seqs = await store.appendMany(name, items.map((i) => i.update));
+    } catch (e) {
+      // Memory holds what storage does not: drop this copy of the room so nobody sees or builds on it.
+      broken = true;
+      deps.onBroken(room);
+      throw toSyncError(e, "storage-unavailable");
+    }
+    items.forEach((item, i) => {
+      appended(seqs[i]!, item.update.byteLength);
+      metrics.updates.inc({ kind, origin: item.except ? "peer" : "server" });
+      broadcast(encodeSyncUpdate(item.update), item.except);
+    });
+    maybeCompact();
+  });
+  const durable = () => commits.durable();
+
+  doc.on("update", (update: Uint8Array, origin: unknown) => commits.push({ update, except: isPeer(origin) ? origin : null }, update.byteLength));
+
+  awareness.on(
+    "update",
+    ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
+      const changed = added.concat(updated, removed);
+      if (isPeer(origin)) {
+        for (const id of added) origin.awarenessIds.add(id);
+        for (const id of updated) origin.awarenessIds.add(id);
+        for (const id of removed) origin.awarenessIds.delete(id);
+      }
+      if (changed.length === 0) return;
+      broadcast(encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(awareness, changed)), isPeer(origin) ? origin : null);
+    },
+  );
+
+  const appended = (s: number, n: number) => {
+    seq = Math.max(seq, s);
+    since = { count: since.count + 1, bytes: since.bytes + n };
+  };
+
+  const maybeCompact = () => {
+    if (compacting || compactScheduled || closed || since.count < timings.compactAfterUpdates) return;
+    // Off the hot path: the snapshot is encoded after the current write has been relayed.
+    compactScheduled = true;
+    setImmediate(() => {
+      compactScheduled = false;
+      room.compact().catch((e) => logger.warn("compaction-failed", { room: name, error: String(e) }));
+    });
+  };
+
+  const checkOpen = () => {
+    if (broken || closed) throw syncError("storage-unavailable", `document ${name} is being unloaded; reconnect`);
+  };
+
+  const room: Room = {
+    name,
+    kind,
+    conversation,
+    doc,
+    log,
+    awareness,
+    peers,
+    bytes: () => snapshotBytes + since.bytes + commits.pendingBytes(),
+    join(peer) {
+      peers.add(peer);
+      peer.send(encodeSyncStep1(Y.encodeStateVector(doc)));
+      if (awareness.getStates().size > 0) room.sendAllAwareness(peer);
+    },
+    leave(peer) {
+      if (!peers.delete(peer)) return;
+      if (peer.awarenessIds.size > 0) awarenessProtocol.removeAwarenessStates(awareness, [...peer.awarenessIds], null);
+    },
+    answerStep1: (stateVector, peer) =>
+      enqueue(async () => {
+        await durable(); // never send what is not stored yet
+        if (!peer.closed && !closed && !broken) peer.send(encodeSyncStep2(Y.encodeStateAsUpdate(doc, stateVector)));
+      }),
+    receiveUpdate: (incoming, from, writable, step2 = false) =>
+      enqueue(async () => {
+        if (from.closed) return; // an earlier message of this peer was refused: drop the rest
+        checkOpen();
+        let update: Uint8Array;
+        let noop: boolean;
+        try {
+          update = from.held ? Y.mergeUpdates([from.held, incoming]) : incoming;
+          noop = isNoopUpdate(doc, update);
+        } catch (e) {
+          throw syncError("malformed-message", `malformed update: ${(e as Error).message}`);
+        }
+        if (noop) {
+          // e.g. a reconnecting client's step 2 that holds nothing new
+          from.held = null;
+          if (step2) from.synced = true;
+          return;
+        }
+        if (!writable) throw syncError("forbidden", `read-only connection: updates to ${name} are not accepted`);
+        if (room.bytes() + update.byteLength > limits.maxDocumentBytes)
+          throw syncError("document-too-large", `document ${name} would exceed ${limits.maxDocumentBytes} bytes`);
+        const v = log ? validateLogUpdate(log, update) : validateDocUpdate(kind, { doc }, update);
+        if (!v.ok && v.code === "missing-dependency" && !from.synced && !step2) {
+          if (update.byteLength > limits.maxMessageBytes)
+            throw syncError("message-too-large", `updates held until sync step 2 exceed ${limits.maxMessageBytes} bytes`);
+          from.held = update; // neither applied, stored nor relayed until its dependencies arrive
+          return;
+        }
+        from.held = null;
+        if (!v.ok)
+          throw syncError(v.code === "malformed" ? "malformed-message" : "append-only-violation", `${v.code}: ${v.message}`, {
+            validation: v.code,
+          });
+        try {
+          Y.applyUpdate(doc, update, from); // stored, then relayed, by the next batch
+          if (log) reconcile(log);
+        } catch (e) {
+          // Validated but Yjs still failed part-way: memory may now differ from storage. Drop this
+          // copy (the pending batch is then not stored) and reload from storage on next use.
+          broken = true;
+          deps.onBroken(room);
+          throw syncError("malformed-message", `update could not be applied: ${(e as Error).message}`);
+        }
+        if (step2) from.synced = true;
+      }),
+    receiveAwareness(update, from) {
+      try {
+        awarenessProtocol.applyAwarenessUpdate(awareness, update, from);
+      } catch (e) {
+        throw syncError("malformed-message", `malformed awareness update: ${(e as Error).message}`);
+      }
+    },
+    sendAllAwareness(peer) {
+      const ids = [...awareness.getStates().keys()];
+      if (ids.length > 0) peer.send(encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(awareness, ids)));
+    },
+    mutate: (fn) =>
+      enqueue(async () => {
+        checkOpen();
+        let out: ReturnType<typeof fn>;
+        try {
+          out = fn(room);
+          if (log) reconcile(log);
+        } finally {
+          await durable(); // whatever reached the document must reach storage before we answer
+        }
+        return out;
+      }),
+    durable,
+    read: (fn) =>
+      enqueue(async () => {
+        await durable();
+        checkOpen();
+        return fn(room);
+      }),
+    compact() {
+      if (compacting) return compacting;
+      const run = async () => {
+        const snap = await enqueue(async () => {
+          await durable(); // the snapshot holds only stored updates, up to `seq`
+          if (broken || closed || since.count === 0) return undefined;
+          return { data: Y.encodeStateAsUpdate(doc), upTo: seq, count: since.count, bytes: since.bytes };
+        });
+        if (!snap || snap.count === 0) return;
+        await store.compact(name, snap.data, snap.upTo);
+        since = { count: since.count - snap.count, bytes: since.bytes - snap.bytes };
+        snapshotBytes = snap.data.byteLength;
+        metrics.compactions.inc({ kind });
+        logger.debug("compacted", { room: name, snapshotBytes, folded: snap.count });
+      };
+      compacting = run().finally(() => {
+        compacting = null;
+      });
+      return compacting;
+    },
+    async close({ compact }) {
+      await enqueue(() => durable()).catch(() => undefined);
+      if (compact && !broken && since.count > 0) await room.compact().catch((e) => logger.warn("compaction-failed", { room: name, error: String(e) }));
+      else if (compacting) await compacting.catch(() => undefined);
+      closed = true;
+      awareness.destroy();
+      log?.destroy();
+      doc.destroy();
+      metrics.roomUnloads.inc({ kind });
+    },
+  };
+  return room;
+};
