@@ -41,7 +41,7 @@ export const DEFAULT_LOAD: LoadConfig = {
   clientNice: 10,
   connectTimeoutMs: 20_000,
   deliveryTimeoutMs: 15_000,
-  rounds: 3,
+  rounds: 5,
   ctxsyncRoot: undefined,
   ctxsyncArgs: [],
   servers: SERVER_NAMES,
