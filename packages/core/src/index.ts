@@ -1,6 +1,8 @@
 export { asBranchName, asConversationId, asDeviceId, asEntryId, isBranchName, isConversationId, isEntryId, newDeviceId, newEntryId, randomId } from "./ids.js";
 export type { Brand, BranchName, ConversationId, DeviceId, EntryId, NoteId } from "./ids.js";
 export { coreError, isCoreError, toCoreError } from "./errors.js";
+export { errorFamily } from "./error-family.js";
+export type { ErrorFamily, FamilyError } from "./error-family.js";
 export type { CoreError, CoreErrorCode } from "./errors.js";
 export type { JsonObject, JsonPrimitive, JsonValue } from "./json.js";
 export { isJsonObject } from "./json.js";

@@ -1,3 +1,5 @@
+import { errorFamily, type FamilyError } from "@ctxsync/core";
+
 /** The one error type of the protocol/server/client family; `code` says what went wrong. */
 export type SyncErrorCode =
   | "unauthorized"
@@ -15,22 +17,10 @@ export type SyncErrorCode =
   | "storage-unavailable"
   | "internal";
 
-export interface SyncError extends Error {
-  readonly name: "SyncError";
-  readonly code: SyncErrorCode;
-  readonly details?: Record<string, unknown>;
-}
+export type SyncError = FamilyError<"SyncError", SyncErrorCode>;
 
-export const syncError = (code: SyncErrorCode, message: string, details?: Record<string, unknown>): SyncError => {
-  const err = new Error(message) as Error & { code: SyncErrorCode; details?: Record<string, unknown> };
-  err.name = "SyncError";
-  err.code = code;
-  if (details !== undefined) err.details = details;
-  return err as SyncError;
-};
+const family = errorFamily<"SyncError", SyncErrorCode>("SyncError");
 
-export const isSyncError = (e: unknown): e is SyncError =>
-  e instanceof Error && e.name === "SyncError" && typeof (e as { code?: unknown }).code === "string";
-
-export const toSyncError = (e: unknown, code: SyncErrorCode = "internal"): SyncError =>
-  isSyncError(e) ? e : syncError(code, e instanceof Error ? e.message : String(e), { cause: e });
+export const syncError = family.make;
+export const isSyncError = family.is;
+export const toSyncError = (e: unknown, code: SyncErrorCode = "internal"): SyncError => family.from(e, code);
