@@ -56,6 +56,7 @@ export const createSqliteStore = (opts: SqliteStoreOptions): DocStore => {
   const guard = <T>(what: string, fn: () => T): Promise<T> => {
     if (closed) return Promise.reject(syncError("storage-unavailable", `sqlite store is closed (${what})`));
     try {
+      flush(); // queued appends first: program order holds across operations
       return Promise.resolve(fn());
     } catch (e) {
       return Promise.reject(toSyncError(e, "storage-unavailable"));
@@ -75,6 +76,44 @@ export const createSqliteStore = (opts: SqliteStoreOptions): DocStore => {
     q.touch.run(name, now, now);
   });
   const deleteTx = db.transaction((name: string) => q.del.forEach((s) => s.run(name)));
+
+  /*
+   * Group commit across documents: every room commits its own batch once per event-loop turn, so
+   * under load one turn would run one transaction — one fsync with `full` — per busy room, each
+   * blocking the event loop. Appends requested during one turn are written in one transaction at the
+   * start of the next turn instead (one fsync for all of them); each promise still resolves only once
+   * its rows are durable. Any other operation first writes what is queued, so program order holds.
+   */
+  type Pending = { name: string; updates: readonly Uint8Array[]; resolve: (seqs: number[]) => void; reject: (e: unknown) => void };
+  let pending: Pending[] = [];
+  let scheduled = false;
+  const appendAllTx = db.transaction((batch: readonly Pending[]) => batch.map((p) => appendTx(p.name, p.updates)));
+  const flush = () => {
+    scheduled = false;
+    const batch = pending;
+    pending = [];
+    if (batch.length === 0) return;
+    let results: number[][];
+    try {
+      if (closed) throw syncError("storage-unavailable", "sqlite store is closed (append)");
+      results = appendAllTx(batch);
+    } catch (e) {
+      const err = toSyncError(e, "storage-unavailable");
+      batch.forEach((p) => p.reject(err));
+      return;
+    }
+    batch.forEach((p, i) => p.resolve(results[i]!));
+  };
+  const enqueueAppend = (name: string, updates: readonly Uint8Array[]): Promise<number[]> => {
+    if (closed) return Promise.reject(syncError("storage-unavailable", "sqlite store is closed (append)"));
+    return new Promise<number[]>((resolve, reject) => {
+      pending.push({ name, updates, resolve, reject });
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    });
+  };
   const toBytes = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
   return {
@@ -88,8 +127,8 @@ export const createSqliteStore = (opts: SqliteStoreOptions): DocStore => {
         const seq = rows.length > 0 ? rows[rows.length - 1]!.seq : (snap?.upto ?? 0);
         return { ...(snap ? { snapshot: toBytes(snap.data) } : {}), updates: rows.map((r) => toBytes(r.data)), seq, bytes };
       }),
-    append: (name, update) => guard("append", () => appendTx(name, [update])[0]!),
-    appendMany: (name, updates) => guard("append", () => appendTx(name, updates)),
+    append: (name, update) => enqueueAppend(name, [update]).then((seqs) => seqs[0]!),
+    appendMany: (name, updates) => enqueueAppend(name, updates),
     compact: (name, snapshot, upToSeq) => guard("compact", () => compactTx(name, snapshot, upToSeq)),
     list: (prefix = "") =>
       guard("list", (): DocInfo[] => q.list.all({ p: prefix }).map((r) => ({ name: r.name, createdAt: r.created_at, updatedAt: r.updated_at }))),
@@ -97,6 +136,7 @@ export const createSqliteStore = (opts: SqliteStoreOptions): DocStore => {
     delete: (name) => guard("delete", () => deleteTx(name)),
     close: async () => {
       if (closed) return;
+      flush(); // what was acknowledged as queued is written before the file closes
       closed = true;
       db.close();
     },
