@@ -1,5 +1,6 @@
 import * as Y from "yjs";
 import { canonicalJson } from "./canonical.js";
+import { utf8 } from "./hash.js";
 import { isEntryId, randomId, type EntryId } from "./ids.js";
 import { isJsonObject, type JsonValue } from "./json.js";
 import { appendTo, LOCAL_ORIGIN } from "./log.js";
@@ -52,7 +53,7 @@ export const describeBlob = (b: HiddenBlob): BlobDescriptor => ({
   entry: b.entry,
   provider: b.provider,
   kind: b.kind,
-  bytes: new TextEncoder().encode(canonicalJson(b.data)).length,
+  bytes: utf8(canonicalJson(b.data)).length,
 });
 
 /** Typed access to `C/hidden`: append-only per entry. */

@@ -43,8 +43,8 @@ export { checkpointKey, handleProblem, openCache, usageProblem } from "./cache-d
 export type { CacheState, CheckpointHandle, HandleOrigin, HandleStatus, UsageRecord } from "./cache-doc.js";
 export { blobProblem, describeBlob, openHidden } from "./hidden-doc.js";
 export type { BlobDescriptor, HiddenBlob, HiddenState } from "./hidden-doc.js";
-export { validateUpdate } from "./validate-update.js";
-export type { MapSet, RootRule, UpdateRules, ValidationCode, ValidationResult } from "./validate-update.js";
+export { decodeUpdate, validateUpdate } from "./validate-update.js";
+export type { DecodedUpdate, MapSet, RootRule, UpdateRules, ValidationCode, ValidationResult } from "./validate-update.js";
 export { cacheRules, hiddenRules, logRules, validateDocUpdate, validateLogUpdate } from "./validate.js";
 export {
   entryToMessage,

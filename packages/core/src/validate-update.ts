@@ -66,7 +66,16 @@ const reject = (code: ValidationCode, message: string): never => {
 
 const idKey = (id: Y.ID) => `${id.client}:${id.clock}`;
 
-export const validateUpdate = (doc: Y.Doc, update: Uint8Array, rules: UpdateRules): ValidationResult => {
+/** A Yjs (v1) update, decoded once: callers that also need its structs (e.g. a no-op check) share it with the validator. */
+export interface DecodedUpdate {
+  readonly structs: Array<Y.Item | Y.GC | Y.Skip>;
+  readonly ds: { readonly clients: Map<number, Array<{ clock: number; len: number }>> };
+}
+
+/** Decode an update without applying it; throws on bytes that are not an update. */
+export const decodeUpdate = (update: Uint8Array): DecodedUpdate => Y.decodeUpdate(update) as unknown as DecodedUpdate;
+
+export const validateUpdate = (doc: Y.Doc, update: Uint8Array | DecodedUpdate, rules: UpdateRules): ValidationResult => {
   try {
     return run(doc, update, rules);
   } catch (e) {
@@ -75,10 +84,10 @@ export const validateUpdate = (doc: Y.Doc, update: Uint8Array, rules: UpdateRule
   }
 };
 
-const run = (doc: Y.Doc, update: Uint8Array, rules: UpdateRules): ValidationResult => {
-  let decoded: { structs: Array<Y.Item | Y.GC | Y.Skip>; ds: { clients: Map<number, Array<{ clock: number; len: number }>> } };
+const run = (doc: Y.Doc, update: Uint8Array | DecodedUpdate, rules: UpdateRules): ValidationResult => {
+  let decoded: DecodedUpdate;
   try {
-    decoded = Y.decodeUpdate(update) as typeof decoded;
+    decoded = update instanceof Uint8Array ? decodeUpdate(update) : update;
   } catch (e) {
     return { ok: false, code: "malformed", message: `malformed update: ${e instanceof Error ? e.message : String(e)}` };
   }

@@ -7,7 +7,7 @@ import type { EntryId } from "./ids.js";
 import type { ConversationLog } from "./log.js";
 import { CACHE_ROOTS, HIDDEN_ROOTS, LOG_ROOTS, type DocKind } from "./names.js";
 import { noteProblem, type Note } from "./note.js";
-import { validateUpdate, type UpdateRules, type ValidationResult } from "./validate-update.js";
+import { validateUpdate, type DecodedUpdate, type UpdateRules, type ValidationResult } from "./validate-update.js";
 
 export type { ValidationCode, ValidationResult } from "./validate-update.js";
 
@@ -83,14 +83,14 @@ export const hiddenRules: UpdateRules = {
 };
 
 /** Accept or reject an incoming update to the canonical log `C`, without applying it. */
-export const validateLogUpdate = (log: ConversationLog, update: Uint8Array): ValidationResult =>
+export const validateLogUpdate = (log: ConversationLog, update: Uint8Array | DecodedUpdate): ValidationResult =>
   validateUpdate(log.doc, update, logRules(log));
 
 /** Validate an update to any of the three documents. The log needs its index (an open ConversationLog). */
 export const validateDocUpdate = (
   kind: DocKind,
   target: { log: ConversationLog } | { doc: Y.Doc },
-  update: Uint8Array,
+  update: Uint8Array | DecodedUpdate,
 ): ValidationResult => {
   if (kind === "log") {
     if (!("log" in target)) throw new Error("validating the log needs an open ConversationLog");

@@ -1,3 +1,4 @@
+import { utf8 } from "@ctxsync/core";
 import type { SyncErrorCode } from "./errors.js";
 
 /**
@@ -49,9 +50,8 @@ export const codeForClose = (closeCode: number): SyncErrorCode | undefined => {
 
 /** Truncate a close reason to the 123 bytes WebSocket allows, on a character boundary. */
 export const closeReason = (message: string): string => {
-  const enc = new TextEncoder();
-  if (enc.encode(message).length <= 123) return message;
+  if (utf8(message).length <= 123) return message;
   let s = message;
-  while (enc.encode(s + "…").length > 123) s = s.slice(0, -1);
+  while (utf8(s + "…").length > 123) s = s.slice(0, -1);
   return s + "…";
 };

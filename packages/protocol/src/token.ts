@@ -1,3 +1,4 @@
+import { utf8 } from "@ctxsync/core";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { syncError } from "./errors.js";
@@ -16,7 +17,6 @@ export interface TokenClaims {
   readonly sub?: string;
 }
 
-const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 const b64url = (bytes: Uint8Array): string => {
@@ -29,7 +29,7 @@ const fromB64url = (s: string): Uint8Array => {
   const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (s.length % 4)) % 4));
   return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 };
-const mac = (secret: string, data: string) => hmac(sha256, enc.encode(secret), enc.encode(data));
+const mac = (secret: string, data: string) => hmac(sha256, utf8(secret), utf8(data));
 const equal = (a: Uint8Array, b: Uint8Array): boolean => {
   if (a.length !== b.length) return false;
   let d = 0;
@@ -37,7 +37,7 @@ const equal = (a: Uint8Array, b: Uint8Array): boolean => {
   return d === 0;
 };
 
-const HEADER = b64url(enc.encode(JSON.stringify({ alg: "HS256", typ: "JWT" })));
+const HEADER = b64url(utf8(JSON.stringify({ alg: "HS256", typ: "JWT" })));
 
 export interface SignOptions {
   readonly conversation: string;
@@ -53,7 +53,7 @@ export const signToken = (secret: string, o: SignOptions): string => {
   if (!secret) throw syncError("bad-request", "a token needs a non-empty secret");
   const iat = o.now ?? Math.floor(Date.now() / 1000);
   const claims: TokenClaims = { conv: o.conversation, scopes: [...o.scopes], iat, exp: iat + (o.ttlSeconds ?? 3600), ...(o.subject ? { sub: o.subject } : {}) };
-  const body = `${HEADER}.${b64url(enc.encode(JSON.stringify(claims)))}`;
+  const body = `${HEADER}.${b64url(utf8(JSON.stringify(claims)))}`;
   return `${body}.${b64url(mac(secret, body))}`;
 };
 

@@ -2,6 +2,7 @@ import * as decoding from "lib0/decoding";
 import * as encoding from "lib0/encoding";
 import * as Y from "yjs";
 import { syncError } from "@ctxsync/protocol";
+import { decodeUpdate, type DecodedUpdate } from "@ctxsync/core";
 
 /**
  * The y-websocket wire format (y-protocols): each binary frame holds one message,
@@ -90,11 +91,8 @@ export const encodeQueryAwareness = () => build((e) => encoding.writeVarUint(e, 
  * step 2 that holds no new structs but (Yjs always sends it) its whole delete set; that must not
  * count as a write. Cost is proportional to the update.
  */
-export const isNoopUpdate = (doc: Y.Doc, update: Uint8Array): boolean => {
-  const { structs, ds } = Y.decodeUpdate(update) as unknown as {
-    structs: Array<{ id: Y.ID; length: number } & object>;
-    ds: { clients: Map<number, Array<{ clock: number; len: number }>> };
-  };
+export const isNoopUpdate = (doc: Y.Doc, update: Uint8Array | DecodedUpdate): boolean => {
+  const { structs, ds } = update instanceof Uint8Array ? decodeUpdate(update) : update;
   for (const s of structs) {
     if (s instanceof Y.Skip) continue;
     if (s.id.clock + s.length > Y.getState(doc.store, s.id.client)) return false;

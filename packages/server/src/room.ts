@@ -2,6 +2,7 @@ import * as Y from "yjs";
 import * as awarenessProtocol from "y-protocols/awareness";
 import {
   asDeviceId,
+  decodeUpdate,
   openLog,
   parseDocName,
   reconcile,
@@ -9,6 +10,7 @@ import {
   validateLogUpdate,
   type ConversationId,
   type ConversationLog,
+  type DecodedUpdate,
   type DocKind,
 } from "@ctxsync/core";
 import { syncError, toSyncError, type SyncErrorCode } from "@ctxsync/protocol";
@@ -232,10 +234,12 @@ const createRoom = (
         if (from.closed) return; // an earlier message of this peer was refused: drop the rest
         checkOpen();
         let update: Uint8Array;
+        let decoded: DecodedUpdate; // decoded once, for the no-op check and the validator
         let noop: boolean;
         try {
           update = from.held ? Y.mergeUpdates([from.held, incoming]) : incoming;
-          noop = isNoopUpdate(doc, update);
+          decoded = decodeUpdate(update);
+          noop = isNoopUpdate(doc, decoded);
         } catch (e) {
           throw syncError("malformed-message", `malformed update: ${(e as Error).message}`);
         }
@@ -248,7 +252,7 @@ const createRoom = (
         if (!writable) throw syncError("forbidden", `read-only connection: updates to ${name} are not accepted`);
         if (room.bytes() + update.byteLength > limits.maxDocumentBytes)
           throw syncError("document-too-large", `document ${name} would exceed ${limits.maxDocumentBytes} bytes`);
-        const v = log ? validateLogUpdate(log, update) : validateDocUpdate(kind, { doc }, update);
+        const v = log ? validateLogUpdate(log, decoded) : validateDocUpdate(kind, { doc }, decoded);
         if (!v.ok && v.code === "missing-dependency" && !from.synced && !step2) {
           if (update.byteLength > limits.maxMessageBytes)
             throw syncError("message-too-large", `updates held until sync step 2 exceed ${limits.maxMessageBytes} bytes`);
