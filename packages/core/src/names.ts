@@ -25,5 +25,5 @@ export const parseDocName = (name: string): { conversation: ConversationId; kind
 
 /** Names of the shared types inside each document. Nothing else may exist at the root. */
 export const LOG_ROOTS = { entries: "entries", branches: "branches", notes: "notes", info: "info" } as const;
-export const CACHE_ROOTS = { handles: "handles", usage: "usage" } as const;
+export const CACHE_ROOTS = { handles: "handles", usage: "usage", leases: "leases" } as const;
 export const HIDDEN_ROOTS = { blobs: "blobs" } as const;

@@ -1,6 +1,7 @@
 import type * as Y from "yjs";
 import { branchProblem, type Branch } from "./branch.js";
 import { handleProblem, usageProblem } from "./cache-doc.js";
+import { leaseProblem } from "./rebuild-lease.js";
 import { entryProblem, type Entry } from "./entry.js";
 import { blobProblem } from "./hidden-doc.js";
 import type { EntryId } from "./ids.js";
@@ -75,6 +76,8 @@ export const cacheRules: UpdateRules = {
   roots: {
     [CACHE_ROOTS.handles]: { type: "map", delete: "always", value: handleProblem },
     [CACHE_ROOTS.usage]: { type: "array", allowDelete: true, value: usageProblem },
+    // Written by the sync server's compare-and-set only (clients read it); shape-checked like the rest.
+    [CACHE_ROOTS.leases]: { type: "map", delete: "always", value: leaseProblem },
   },
 };
 
