@@ -31,6 +31,8 @@ export interface Timings {
   readonly idleUnloadMs: number;
   /** Background compaction starts once a document has this many updates after its snapshot. */
   readonly compactAfterUpdates: number;
+  /** An expired rebuild lease is taken over only this long after it ended (docs/replay.md: why). */
+  readonly leaseGraceMs: number;
 }
 
-export const DEFAULT_TIMINGS: Timings = { idleUnloadMs: 30_000, compactAfterUpdates: 500 };
+export const DEFAULT_TIMINGS: Timings = { idleUnloadMs: 30_000, compactAfterUpdates: 500, leaseGraceMs: 30_000 };
