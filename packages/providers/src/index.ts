@@ -1,0 +1,13 @@
+export { PROVIDER_IDS } from "./types.js";
+export type { BlobOut, NormalizedUsage, ProviderId, ProviderWarning, SendInput, SendResult, StreamDelta, Transport, TransportOptions } from "./types.js";
+export { classify, isProviderError, providerError } from "./errors.js";
+export type { ProviderError, ProviderErrorCode, ProviderErrorInfo } from "./errors.js";
+export { costOf, FACTS, factsFor, familyOf, storageCost, warmOutputTokens } from "./facts.js";
+export type { CacheFacts, Confidence, ModelFacts, Prices, ProviderFamily, Source } from "./facts.js";
+export { getMember, setMember } from "./body-edit.js";
+export { prepareChatBody, splitThink } from "./chat-completions.js";
+export type { OpenAIClientOptions } from "./openai-sdk.js";
+export { createOpenAIChatTransport } from "./openai-chat.js";
+export { createDeepSeekTransport, DEEPSEEK_BASE_URL, deepseekUsage } from "./deepseek.js";
+export { createOpenAICompatibleTransport, eraseSlot, restoreSlot, saveSlot } from "./openai-compatible.js";
+export type { OpenAICompatibleOptions, SlotRestored, SlotSaved, SlotTarget } from "./openai-compatible.js";

@@ -1,0 +1,149 @@
+import type { JsonObject } from "@ctxsync/core";
+import { sendChat, type ChatFlavor, type RawChatUsage } from "./chat-completions.js";
+import { defaultNow, JSON_HEADERS } from "./clock.js";
+import { failure, providerError } from "./errors.js";
+import { openaiClient, type OpenAIClientOptions } from "./openai-sdk.js";
+import type { Transport } from "./types.js";
+
+export interface OpenAICompatibleOptions extends OpenAIClientOptions {
+  /** The server's OpenAI base URL, e.g. `http://127.0.0.1:8080/v1` (required unless `client` is given). */
+  readonly baseURL?: string;
+  /** `meta.provider` of the results (default "openai-compatible"). */
+  readonly name?: string;
+}
+
+const n = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
+
+/**
+ * Self-hosted usage: `prompt_tokens_details.cached_tokens` (llama.cpp, our engine, vLLM with
+ * `--enable-prompt-tokens-details`, SGLang with `--enable-cache-report`), else llama.cpp's
+ * `timings.cache_n`; the tokens evaluated into the KV cache (`timings.prompt_n`) are its writes (PROVIDERS.md §0).
+ */
+export const compatibleUsage = (u: RawChatUsage, extras: JsonObject) => {
+  const timings = (extras.timings ?? {}) as { cache_n?: unknown; prompt_n?: unknown };
+  const prompt = u.prompt_tokens ?? 0;
+  const cached = u.prompt_tokens_details?.cached_tokens ?? n(timings.cache_n) ?? 0;
+  const reasoning = u.completion_tokens_details?.reasoning_tokens;
+  return {
+    promptTokens: prompt,
+    cachedTokens: cached,
+    cacheWriteTokens: n(timings.prompt_n) ?? 0,
+    outputTokens: u.completion_tokens ?? 0,
+    ...(typeof reasoning === "number" ? { reasoningTokens: reasoning } : {}),
+  };
+};
+
+/**
+ * Any OpenAI-compatible server (packages/local-engine, llama-server, vLLM, SGLang) through the
+ * `openai` SDK with a base URL. Chat renderers go to `/chat/completions`; chat templates
+ * (chatml, qwen3, llama3) to `/completions`, with a `<think>` block split back into reasoning.
+ */
+export const createOpenAICompatibleTransport = (o: OpenAICompatibleOptions): Transport => {
+  if (!o.client && !o.baseURL) throw providerError("bad-request", "openai-compatible: baseURL is required");
+  const client = openaiClient({ apiKey: "local", ...o });
+  const now = o.now ?? defaultNow;
+  const flavor: ChatFlavor = { provider: "openai-compatible", metaProvider: o.name ?? "openai-compatible", outputLimitField: "max_tokens", usage: compatibleUsage };
+  return { provider: "openai-compatible", send: (input) => sendChat(client, input, flavor, { now }) };
+};
+
+// ---- llama-server slot actions (PROVIDERS.md §6.4; packages/local-engine serves the same routes) ----
+
+export interface SlotTarget {
+  /** The server's root or its OpenAI base URL (a trailing `/v1` is dropped). */
+  readonly url: string;
+  readonly fetch?: typeof fetch;
+  readonly apiKey?: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface SlotSaved {
+  readonly slot: number;
+  readonly filename: string;
+  /** The engine's hash of the saved tokens (packages/local-engine; llama-server has none). */
+  readonly prefixHash?: string;
+  readonly tokens: number;
+  readonly bytes: number;
+  readonly ms?: number;
+}
+export interface SlotRestored {
+  readonly slot: number;
+  readonly filename: string;
+  readonly prefixHash?: string;
+  readonly tokens: number;
+  readonly bytes: number;
+  readonly ms?: number;
+}
+
+const slotAction = async (t: SlotTarget, slot: number, action: "save" | "restore" | "erase", body: JsonObject): Promise<Record<string, unknown>> => {
+  const root = t.url.replace(/\/+$/, "").replace(/\/v1$/, "");
+  const f = t.fetch ?? fetch;
+  let res: Response;
+  try {
+    res = await f(`${root}/slots/${slot}?action=${action}`, {
+      method: "POST",
+      headers: { ...JSON_HEADERS, ...(t.apiKey ? { authorization: `Bearer ${t.apiKey}` } : {}) },
+      body: JSON.stringify(body),
+      ...(t.signal ? { signal: t.signal } : {}),
+    });
+  } catch (e) {
+    if (e instanceof Error && e.name === "AbortError") throw providerError("aborted", `slot ${action}: aborted`, { provider: "openai-compatible", cause: e });
+    throw providerError("network", `slot ${action}: ${e instanceof Error ? e.message : String(e)}`, { provider: "openai-compatible", cause: e });
+  }
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = text === "" ? {} : (JSON.parse(text) as Record<string, unknown>);
+  } catch {
+    if (res.ok) throw providerError("invalid-response", `slot ${action}: the server answered something that is not JSON`, { provider: "openai-compatible", status: res.status });
+  }
+  if (!res.ok) {
+    const err = (json.error ?? {}) as { message?: unknown; code?: unknown; type?: unknown };
+    const code = typeof err.code === "string" ? err.code : typeof err.type === "string" ? err.type : undefined;
+    throw failure({ provider: "openai-compatible", status: res.status, message: typeof err.message === "string" ? err.message : text || res.statusText, ...(code ? { providerCode: code } : {}) });
+  }
+  return json;
+};
+
+const timingMs = (json: Record<string, unknown>, key: string): { ms?: number } => {
+  const ms = n((json.timings as Record<string, unknown> | undefined)?.[key]);
+  return ms !== undefined ? { ms } : {};
+};
+
+/** Save a slot's KV state to a file under the server's state directory. */
+export const saveSlot = async (t: SlotTarget, slot: number, opts: { filename?: string } = {}): Promise<SlotSaved> => {
+  const json = await slotAction(t, slot, "save", opts.filename !== undefined ? { filename: opts.filename } : {});
+  return {
+    slot: n(json.id_slot) ?? slot,
+    filename: String(json.filename ?? opts.filename ?? ""),
+    ...(typeof json.prefix_hash === "string" ? { prefixHash: json.prefix_hash } : {}),
+    tokens: n(json.n_saved) ?? 0,
+    bytes: n(json.n_written) ?? 0,
+    ...timingMs(json, "save_ms"),
+  };
+};
+
+/**
+ * Restore a saved KV state into a slot (`-1`: the engine picks an empty or the least recently used
+ * slot). By `filename`, or by `prefixHash` on packages/local-engine. A state that is gone or belongs
+ * to another model is a `state-gone` ProviderError: replay from scratch.
+ */
+export const restoreSlot = async (t: SlotTarget, slot: number, opts: { filename?: string; prefixHash?: string }): Promise<SlotRestored> => {
+  const json = await slotAction(t, slot, "restore", {
+    ...(opts.filename !== undefined ? { filename: opts.filename } : {}),
+    ...(opts.prefixHash !== undefined ? { prefix_hash: opts.prefixHash } : {}),
+  });
+  return {
+    slot: n(json.id_slot) ?? slot,
+    filename: String(json.filename ?? opts.filename ?? ""),
+    ...(typeof json.prefix_hash === "string" ? { prefixHash: json.prefix_hash } : {}),
+    tokens: n(json.n_restored) ?? 0,
+    bytes: n(json.n_read) ?? 0,
+    ...timingMs(json, "restore_ms"),
+  };
+};
+
+/** Clear a slot's KV cache. */
+export const eraseSlot = async (t: SlotTarget, slot: number): Promise<{ slot: number; tokens: number }> => {
+  const json = await slotAction(t, slot, "erase", {});
+  return { slot: n(json.id_slot) ?? slot, tokens: n(json.n_erased) ?? 0 };
+};
