@@ -38,6 +38,8 @@ import { describeHolder, leaseHolder, peersOf, type Peer, type PresenceState } f
 import { persistDoc, type CompactionPolicy, type Persistence } from "./storage/persist.js";
 import type { ClientStorage } from "./storage/types.js";
 import { tokenScopes } from "./token.js";
+import { createTurns, type SessionReplayOptions, type SessionTurns } from "./turns.js";
+import type { Transport } from "@ctxsync/providers";
 
 export type SyncStatus = "offline" | "connecting" | "synced";
 
@@ -64,6 +66,10 @@ export interface SessionOptions {
   readonly compaction?: CompactionPolicy;
   readonly maxBackoffMs?: number;
   readonly now?: () => number;
+  /** The provider transport `send()` uses (from @ctxsync/providers); without it `send()` refuses. */
+  readonly transport?: Transport;
+  /** Replay settings for `send()`, `prewarm()`, `rebuildCache()` (docs/replay.md). */
+  readonly replay?: SessionReplayOptions;
 }
 
 export interface AppendOpts {
@@ -110,6 +116,8 @@ export interface Lease {
 
 export interface SessionCompileOptions extends Omit<CompileOptions, "hidden" | "conversation" | "branch"> {
   readonly branch?: string;
+  /** Leave out hidden blobs this returns false for (replay from scratch drops gone response ids). */
+  readonly hiddenFilter?: (b: HiddenBlob) => boolean;
 }
 
 export interface BranchInfo extends Branch {
@@ -117,7 +125,7 @@ export interface BranchInfo extends Branch {
 }
 
 /** A conversation as an agent loop sees it: turns in, transcripts out, no Yjs in sight. */
-export interface Session {
+export interface Session extends SessionTurns {
   readonly conversation: string;
   readonly device: string;
   /** The branch appends go to. */
@@ -357,8 +365,37 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
     return b;
   };
 
+  const turns = createTurns({
+    conversation: o.conversation,
+    device,
+    now,
+    log,
+    cache,
+    hidden,
+    ...(o.url !== undefined ? { url: o.url } : {}),
+    ...(o.token !== undefined ? { token: o.token } : {}),
+    ...(o.transport ? { transport: o.transport } : {}),
+    ...(o.replay ? { options: o.replay } : {}),
+    writeCache: (fn) => write("cache", fn),
+    emitError,
+    currentBranch: () => current,
+    compile: (ctx, opts) => session.compile(ctx, opts),
+    appendTurn: (inputs, opts) => appendEntries(inputs, opts),
+    attachHidden: (entry, blob) => session.attachHidden(entry, blob),
+    streamPartial: (p) => session.streamPartial(p),
+    onCacheChange: (fn) => {
+      docs.cache.on("update", fn);
+      return () => docs.cache.off("update", fn);
+    },
+  });
   const session: Session = {
     conversation: o.conversation,
+    send: turns.send,
+    prewarm: turns.prewarm,
+    rebuildCache: turns.rebuildCache,
+    get replay() {
+      return turns.replay;
+    },
     device,
     get branch() {
       return current;
@@ -407,14 +444,14 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
     notes: (entry) => log.notes(entry as EntryId | undefined),
 
     compile(ctx, opts = {}) {
-      const { branch = current, ...rest } = opts;
+      const { branch = current, hiddenFilter, ...rest } = opts;
       const system = ctx.system ?? log.info(SYSTEM_PROMPT_INFO);
       try {
         return compileTranscript(session.transcript(branch), { ...ctx, ...(typeof system === "string" ? { system } : {}) }, {
           ...rest,
           conversation: o.conversation,
           branch,
-          ...(hidden ? { hidden: (id: EntryId) => hidden.blobs(id) } : {}),
+          ...(hidden ? { hidden: (id: EntryId) => (hiddenFilter ? hidden.blobs(id).filter(hiddenFilter) : hidden.blobs(id)) } : {}),
         });
       } catch (e) {
         if (isCompileError(e)) throw syncError("bad-request", e.message, { compileCode: e.code });
@@ -493,6 +530,7 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
     async close() {
       if (closed) return;
       if (held) dropLease({ type: "released", branch: held.branch });
+      turns.close();
       closed = true;
       try {
         await flush();

@@ -42,7 +42,13 @@ export interface CheckpointHandle {
     readonly message?: string;
   };
   /** A saved KV state of this prefix (self-hosted engines): restoring it is the cheap rebuild. */
-  readonly saved?: { readonly name: string; readonly tokens: number; readonly at: number };
+  readonly saved?: {
+    readonly name: string;
+    readonly tokens: number;
+    readonly at: number;
+    /** The engine's hash of the saved tokens (packages/local-engine): a slot holding exactly them shows it. */
+    readonly hash?: string;
+  };
 }
 
 /** One model request: what it cost and how much of it the cache served. */
@@ -103,8 +109,8 @@ export const handleProblem = (key: string, v: unknown): string | undefined => {
     if ((c.expected !== undefined && !num(c.expected)) || (c.got !== undefined && !num(c.got))) return "handle cause expected/got must be numbers";
     if (c.message !== undefined && !str(c.message)) return "handle cause message must be a string";
   }
-  if (v.saved !== undefined && (!isJsonObject(v.saved) || !str(v.saved.name) || !num(v.saved.tokens) || !num(v.saved.at)))
-    return "handle saved must be {name, tokens, at}";
+  if (v.saved !== undefined && (!isJsonObject(v.saved) || !str(v.saved.name) || !num(v.saved.tokens) || !num(v.saved.at) || (v.saved.hash !== undefined && !str(v.saved.hash))))
+    return "handle saved must be {name, tokens, at, hash?}";
   return undefined;
 };
 
