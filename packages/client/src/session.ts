@@ -383,10 +383,6 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
     appendTurn: (inputs, opts) => appendEntries(inputs, opts),
     attachHidden: (entry, blob) => session.attachHidden(entry, blob),
     streamPartial: (p) => session.streamPartial(p),
-    onCacheChange: (fn) => {
-      docs.cache.on("update", fn);
-      return () => docs.cache.off("update", fn);
-    },
   });
   const session: Session = {
     conversation: o.conversation,

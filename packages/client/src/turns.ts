@@ -3,7 +3,6 @@ import {
   type CacheState,
   type ConversationLog,
   type Entry,
-  type EntryId,
   type EntryInput,
   type HiddenBlob,
   type HiddenState,
@@ -13,6 +12,7 @@ import type { CacheHandle, CompileResult, RenderContext } from "@ctxsync/compile
 import { isProviderError, type SendResult, type SlotTarget, type StreamDelta, type Transport } from "@ctxsync/providers";
 import {
   createReplayer,
+  docHost,
   localLeaseService,
   type Detection,
   type GapModel,
@@ -108,7 +108,6 @@ export interface TurnDeps {
   readonly appendTurn: (inputs: readonly EntryInput[], opts: { branch: string; provider?: string; model?: string }) => Promise<Entry[]>;
   readonly attachHidden: (entry: string, blob: Omit<HiddenBlob, "id" | "entry" | "order" | "time"> & { order?: number }) => Promise<HiddenBlob>;
   readonly streamPartial: (p: JsonValue | null) => void;
-  readonly onCacheChange: (fn: () => void) => () => void;
 }
 
 const FROM_PROVIDER: Readonly<Record<string, SyncErrorCode>> = {
@@ -160,26 +159,21 @@ const partialPublisher = (publish: (p: JsonValue | null) => void, ms: number) =>
 
 export const createTurns = (d: TurnDeps): SessionTurns & { close(): void } => {
   const o = d.options ?? {};
-  const host: ReplayHost = {
+  const onWriteError = (e: unknown) => d.emitError(toClientError(e));
+  const host: ReplayHost = docHost({
+    log: d.log,
+    cache: d.cache,
+    ...(d.hidden ? { hidden: d.hidden } : {}),
     device: d.device,
     conversation: d.conversation,
     now: d.now,
-    handles: () => d.cache.handles(),
-    putHandle: (h) => d.writeCache(() => d.cache.putHandle(h)).catch((e: unknown) => d.emitError(toClientError(e))),
-    removeHandle: (k) => d.writeCache(() => d.cache.removeHandle(k)).catch((e: unknown) => d.emitError(toClientError(e))),
-    recordUsage: (r) => d.writeCache(() => d.cache.recordUsage({ ...r, device: d.device, time: r.time ?? d.now() })).catch((e: unknown) => d.emitError(toClientError(e))),
-    rebuildLease: (k) => d.cache.rebuildLease(k),
-    onCacheChange: d.onCacheChange,
+    write: (fn) => d.writeCache(fn).catch(onWriteError),
     leases:
       o.leases ??
       (d.url !== undefined
         ? httpLeaseService({ url: d.url, conversation: d.conversation, ...(d.token ? { token: d.token } : {}), ...(o.fetch ? { fetch: o.fetch } : {}) })
         : localLeaseService(d.cache, d.now)),
-    path: (entry) => d.log.path(entry),
-    head: (branch) => d.log.branch(branch)?.head,
-    prefixHash: (entry) => d.log.prefixHash(entry),
-    ...(d.hidden ? { hidden: (id: EntryId) => d.hidden!.blobs(id) } : {}),
-  };
+  });
   const replay = d.transport
     ? createReplayer({
         host,

@@ -1,4 +1,6 @@
 export { createReplayer } from "./replayer.js";
+export { docHost } from "./doc-host.js";
+export type { DocHostOptions } from "./doc-host.js";
 export type {
   BeforeTurn,
   RebuildHow,

@@ -1,0 +1,1 @@
+export const devicesBench = async (_o: { out: (o: object) => void }): Promise<Record<string, unknown>> => ({});
