@@ -293,3 +293,16 @@ export const textOf = (content: unknown): string => {
       .join("");
   return "";
 };
+
+/**
+ * What a model sees of a chat message, whatever form it is sent in (string or text parts, null or
+ * "" content, cache markers): role, text, reasoning, tool calls, tool call id. Chat simulators key
+ * their cache segments by this, as a provider's tokenizer sees the same tokens for either form.
+ */
+export const chatMessageKey = (m: unknown): string => {
+  const o = (typeof m === "object" && m !== null ? m : {}) as { role?: unknown; name?: unknown; content?: unknown; reasoning_content?: unknown; tool_calls?: unknown; tool_call_id?: unknown };
+  const calls = Array.isArray(o.tool_calls)
+    ? (o.tool_calls as { id?: unknown; function?: { name?: unknown; arguments?: unknown } }[]).map((c) => `${String(c.id ?? "")}:${String(c.function?.name ?? "")}:${String(c.function?.arguments ?? "")}`).join(";")
+    : "";
+  return [String(o.role ?? ""), typeof o.name === "string" ? o.name : "", textOf(o.content), typeof o.reasoning_content === "string" ? o.reasoning_content : "", calls, typeof o.tool_call_id === "string" ? o.tool_call_id : ""].join("|");
+};
