@@ -282,8 +282,17 @@ export const limitOutput = (a: ScriptAnswer, limit: number | undefined): { text:
 /** A script's tool-call arguments as text (objects are serialized canonically: sorted keys). */
 export const argumentsText = (args: string | Record<string, unknown>): string => (typeof args === "string" ? args : canonicalJson(args));
 
-/** The key of an object without the given member names (cache markers), recursively. */
-export const keyWithout = (v: unknown, drop: ReadonlySet<string>): string => JSON.stringify(v, (k, x) => (drop.has(k) ? undefined : x));
+/** The key of an object without the given top-level members (cache markers sit on the block or tool itself). */
+export const keyWithout = (v: unknown, drop: ReadonlySet<string>): string => {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return JSON.stringify(v);
+  const o = v as Record<string, unknown>;
+  let has = false;
+  for (const k of drop) if (k in o) has = true;
+  if (!has) return JSON.stringify(o);
+  const rest: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) if (!drop.has(k)) rest[k] = o[k];
+  return JSON.stringify(rest);
+};
 
 export const textOf = (content: unknown): string => {
   if (typeof content === "string") return content;
