@@ -15,6 +15,6 @@ export type { AnthropicTransportOptions } from "./anthropic.js";
 export { createCachedContent, createGeminiTransport, deleteCachedContent, getCachedContent, prepareGeminiBody, THOUGHT_SIGNATURE_BLOB, updateCachedContent } from "./gemini.js";
 export type { GeminiCaches, GeminiTransport, GeminiTransportOptions } from "./gemini.js";
 export { createOpenAICompatibleTransport, eraseSlot, restoreSlot, saveSlot } from "./openai-compatible.js";
-export type { OpenAICompatibleOptions, SlotRestored, SlotSaved, SlotTarget } from "./openai-compatible.js";
+export type { OpenAICompatibleOptions, SlotState, SlotTarget } from "./openai-compatible.js";
 export { createTransport } from "./transports.js";
 export type { AnyTransportOptions } from "./transports.js";
