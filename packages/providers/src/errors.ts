@@ -63,15 +63,20 @@ const CONTEXT_TOO_LONG = [
   /context-overflow/i, // local engine
 ];
 
-/** Classify a failure by status, provider code and documented texts. */
+/** Classify a failure by documented texts, the provider's error code or type, then the HTTP status. */
 export const classify = (f: FailureFacts): ProviderErrorCode => {
   const text = `${f.providerCode ?? ""} ${f.message}`;
   if (STATE_GONE.some((r) => r.test(text))) return "state-gone";
   if (CONTEXT_TOO_LONG.some((r) => r.test(text)) || f.status === 413) return "context-too-long";
+  const code = f.providerCode ?? "";
+  if (/rate_limit|RESOURCE_EXHAUSTED/i.test(code)) return "rate-limited";
+  if (/overloaded|UNAVAILABLE/i.test(code)) return "overloaded";
+  if (/authentication|permission|invalid_api_key|UNAUTHENTICATED/i.test(code)) return "unauthorized";
   const s = f.status;
-  if (s === undefined) return "network";
+  // An error event in the middle of a stream has a code but no status of its own.
+  if (s === undefined) return code !== "" ? "upstream" : "network";
   if (s === 429) return "rate-limited";
-  if (s === 529 || s === 503 || /overloaded/i.test(f.providerCode ?? "")) return "overloaded";
+  if (s === 529 || s === 503) return "overloaded";
   if (s === 401 || s === 403) return "unauthorized";
   if (s >= 500) return "upstream";
   return "bad-request";

@@ -56,18 +56,11 @@ export interface SlotTarget {
   readonly signal?: AbortSignal;
 }
 
-export interface SlotSaved {
+/** A slot's state as saved or restored: the file, the engine's hash of its tokens, how many tokens and bytes. */
+export interface SlotState {
   readonly slot: number;
   readonly filename: string;
-  /** The engine's hash of the saved tokens (packages/local-engine; llama-server has none). */
-  readonly prefixHash?: string;
-  readonly tokens: number;
-  readonly bytes: number;
-  readonly ms?: number;
-}
-export interface SlotRestored {
-  readonly slot: number;
-  readonly filename: string;
+  /** The engine's hash of the tokens (packages/local-engine; llama-server has none). */
   readonly prefixHash?: string;
   readonly tokens: number;
   readonly bytes: number;
@@ -104,22 +97,23 @@ const slotAction = async (t: SlotTarget, slot: number, action: "save" | "restore
   return json;
 };
 
-const timingMs = (json: Record<string, unknown>, key: string): { ms?: number } => {
-  const ms = n((json.timings as Record<string, unknown> | undefined)?.[key]);
-  return ms !== undefined ? { ms } : {};
+/** llama-server's answer (`n_saved`/`n_written`/`timings.save_ms`, or the restore names) as a SlotState. */
+const slotState = (json: Record<string, unknown>, slot: number, filename: string | undefined, [tokens, bytes, ms]: [string, string, string]): SlotState => {
+  const took = n((json.timings as Record<string, unknown> | undefined)?.[ms]);
+  return {
+    slot: n(json.id_slot) ?? slot,
+    filename: String(json.filename ?? filename ?? ""),
+    ...(typeof json.prefix_hash === "string" ? { prefixHash: json.prefix_hash } : {}),
+    tokens: n(json[tokens]) ?? 0,
+    bytes: n(json[bytes]) ?? 0,
+    ...(took !== undefined ? { ms: took } : {}),
+  };
 };
 
 /** Save a slot's KV state to a file under the server's state directory. */
-export const saveSlot = async (t: SlotTarget, slot: number, opts: { filename?: string } = {}): Promise<SlotSaved> => {
+export const saveSlot = async (t: SlotTarget, slot: number, opts: { filename?: string } = {}): Promise<SlotState> => {
   const json = await slotAction(t, slot, "save", opts.filename !== undefined ? { filename: opts.filename } : {});
-  return {
-    slot: n(json.id_slot) ?? slot,
-    filename: String(json.filename ?? opts.filename ?? ""),
-    ...(typeof json.prefix_hash === "string" ? { prefixHash: json.prefix_hash } : {}),
-    tokens: n(json.n_saved) ?? 0,
-    bytes: n(json.n_written) ?? 0,
-    ...timingMs(json, "save_ms"),
-  };
+  return slotState(json, slot, opts.filename, ["n_saved", "n_written", "save_ms"]);
 };
 
 /**
@@ -127,19 +121,12 @@ export const saveSlot = async (t: SlotTarget, slot: number, opts: { filename?: s
  * slot). By `filename`, or by `prefixHash` on packages/local-engine. A state that is gone or belongs
  * to another model is a `state-gone` ProviderError: replay from scratch.
  */
-export const restoreSlot = async (t: SlotTarget, slot: number, opts: { filename?: string; prefixHash?: string }): Promise<SlotRestored> => {
+export const restoreSlot = async (t: SlotTarget, slot: number, opts: { filename?: string; prefixHash?: string }): Promise<SlotState> => {
   const json = await slotAction(t, slot, "restore", {
     ...(opts.filename !== undefined ? { filename: opts.filename } : {}),
     ...(opts.prefixHash !== undefined ? { prefix_hash: opts.prefixHash } : {}),
   });
-  return {
-    slot: n(json.id_slot) ?? slot,
-    filename: String(json.filename ?? opts.filename ?? ""),
-    ...(typeof json.prefix_hash === "string" ? { prefixHash: json.prefix_hash } : {}),
-    tokens: n(json.n_restored) ?? 0,
-    bytes: n(json.n_read) ?? 0,
-    ...timingMs(json, "restore_ms"),
-  };
+  return slotState(json, slot, opts.filename, ["n_restored", "n_read", "restore_ms"]);
 };
 
 /** Clear a slot's KV cache. */

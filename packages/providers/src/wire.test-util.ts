@@ -1,4 +1,8 @@
-import { newEntryId, type DeviceId, type Entry, type EntryId, type EntryInput } from "@ctxsync/core";
+import { readFileSync } from "node:fs";
+import type { ToolSpec } from "@ctxsync/compile";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { canonicalJson, newEntryId, type DeviceId, type Entry, type EntryId, type EntryInput } from "@ctxsync/core";
 
 /**
  * Test helpers (not part of the package API, excluded from the build): a wire-capturing `fetch`
@@ -56,3 +60,68 @@ export const transcript = (inputs: readonly EntryInput[]): Entry[] => {
 };
 
 export const user = (text: string): EntryInput => ({ kind: "user", content: { text } });
+
+/** A recorded HTTP answer: status, content type and body text (an SSE transcript or JSON). */
+export interface WireFixture {
+  readonly status?: number;
+  readonly contentType?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** A `fetch` that records each request and answers with the next fixture (the last one repeats). */
+export const fixtureFetch = (...answers: WireFixture[]): { fetch: typeof fetch; requests: CapturedRequest[] } => {
+  let i = 0;
+  return captureFetch((async () => {
+    const a = answers[Math.min(i++, answers.length - 1)]!;
+    return new Response(a.body, { status: a.status ?? 200, headers: { "content-type": a.contentType ?? (a.body.startsWith("{") ? "application/json" : "text/event-stream"), ...a.headers } });
+  }) as typeof fetch);
+};
+
+/** An SSE transcript from events (`event:` lines when named), as the providers write them. */
+export const sseText = (events: readonly (object | { event: string; data: object } | string)[], nl = "\n"): string =>
+  events
+    .map((e) => {
+      if (typeof e === "string") return `data: ${e}${nl}${nl}`;
+      if ("event" in e && "data" in e && typeof e.event === "string") return `event: ${e.event}${nl}data: ${JSON.stringify(e.data)}${nl}${nl}`;
+      return `data: ${JSON.stringify(e)}${nl}${nl}`;
+    })
+    .join("");
+
+/**
+ * The REST `GenerateContentRequest` bytes for a Gemini request in @google/genai's parameter shape
+ * (`{model, contents, config}`), in the layout compile uses for every JSON body: request
+ * parameters (sorted) first, then systemInstruction, tools, toolConfig, then contents; the model
+ * stays outside. Until compile emits the REST body itself, tests build it with this.
+ */
+export const geminiRestBody = (request: unknown): string => {
+  const { contents, config = {} } = request as { contents: unknown; config?: Record<string, unknown> };
+  const { systemInstruction, tools, toolConfig, cachedContent, ...generation } = config;
+  const params: Record<string, unknown> = {};
+  if (cachedContent !== undefined) params.cachedContent = cachedContent;
+  if (Object.keys(generation).length > 0) params.generationConfig = generation;
+  const members = [
+    ...Object.keys(params)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(params[k])}`),
+    ...(systemInstruction !== undefined ? [`"systemInstruction":${canonicalJson(systemInstruction)}`] : []),
+    ...(tools !== undefined ? [`"tools":${canonicalJson(tools)}`] : []),
+    ...(toolConfig !== undefined ? [`"toolConfig":${canonicalJson(toolConfig)}`] : []),
+    `"contents":${canonicalJson(contents)}`,
+  ];
+  return `{${members.join(",")}}`;
+};
+
+export const readFixture = (name: string): string => readFileSync(join(FIXTURES, name), "utf8");
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "__fixtures__");
+
+/** The tool every agent-loop test uses. */
+export const BASH: ToolSpec = { name: "bash", description: "Run a shell command", parameters: { type: "object", properties: { cmd: { type: "string" } }, required: ["cmd"] } };
+
+/** A short agent loop: a question, a tool call and its result, a follow-up. */
+export const agentLoop = (): EntryInput[] => [
+  user("list the files"),
+  { kind: "assistant", content: { text: "", toolCalls: [{ id: "call_1", name: "bash", arguments: { cmd: "ls" } }] } },
+  { kind: "tool_result", content: { callId: "call_1", text: "README.md\nsrc" } },
+  user("and the hidden ones?"),
+];

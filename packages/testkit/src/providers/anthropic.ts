@@ -122,7 +122,7 @@ export const createAnthropicSimulator = (o: SimOptions = {}): ProviderSimulator 
       family: "anthropic",
       endpoint: "messages",
       model,
-      messages: [...system.map((s) => ({ role: "system", text: String(s.text ?? "") })), ...msgs.map((m) => ({ role: m.role, text: blocksOf(m).map((b) => (b.type === "tool_result" ? textOf(b.content) || String(b.content ?? "") : String(b.text ?? ""))).join("") }))],
+      messages: [...system.map((s) => ({ role: "system", text: String(s.text ?? "") })), ...msgs.map((m) => ({ role: m.role === "user" && blocksOf(m).every((b) => b.type === "tool_result") ? "tool" : m.role, text: blocksOf(m).map((b) => (b.type === "tool_result" ? textOf(b.content) || String(b.content ?? "") : String(b.text ?? ""))).join("") }))],
       body,
       promptTokens: chain.total,
       warm,

@@ -1,13 +1,12 @@
-import { canonicalJson } from "@ctxsync/core";
 import { autoCache, createPrefixCache, segment } from "./prefix-cache.js";
-import { argumentsText, createBase, json, limitOutput, readJson, simulator, sse, textOf, type ProviderSimulator, type SimOptions } from "./sim.js";
+import { argumentsText, chatMessageKey, createBase, json, limitOutput, readJson, simulator, sse, textOf, type ProviderSimulator, type SimOptions } from "./sim.js";
 import { streamPieces } from "./tokenizer.js";
 
 /**
  * DeepSeek (PROVIDERS.md §5): context caching on disk, on by default. A hit needs a persisted
  * "cache prefix unit" the new request matches completely; units are persisted at the end of each
  * request's input and of its output (and, as a stand-in for "fixed intervals inside long inputs",
- * at every message end). Usage reports `prompt_cache_hit_tokens` / `prompt_cache_miss_tokens`.
+ * at every message end; a message is keyed by what the model sees of it, `chatMessageKey`). Usage reports `prompt_cache_hit_tokens` / `prompt_cache_miss_tokens`.
  * Thinking mode (`thinking: {type: "enabled"}`) requires `reasoning_content` back on the tool-call
  * turns since the last user message.
  */
@@ -38,7 +37,7 @@ export const createDeepSeekSimulator = (o: SimOptions = {}): ProviderSimulator =
       if (bad) return err(400, REASONING_REQUIRED);
     }
     const f = base.facts(model);
-    const segments = [...(Array.isArray(body.tools) ? body.tools : []).map((t) => segment(`tool|${JSON.stringify(t)}`)), ...messages.map((m) => segment(JSON.stringify(m)))];
+    const segments = [...(Array.isArray(body.tools) ? body.tools : []).map((t) => segment(`tool|${JSON.stringify(t)}`)), ...messages.map((m) => segment(chatMessageKey(m)))];
     const chain = cache.chain(`deepseek:${model}`, segments);
     const now = base.clock.now();
     const r = autoCache(cache, chain, now, { min: f.cache.minCacheableTokens, granularity: f.cache.granularity, ttlMs: f.cache.ttlMs.default, refreshOnHit: f.cache.refreshOnHit });
@@ -54,7 +53,7 @@ export const createDeepSeekSimulator = (o: SimOptions = {}): ProviderSimulator =
     const assistant: Record<string, unknown> = { role: "assistant", content: calls.length > 0 && out.text === "" ? null : out.text };
     if (thinking && out.reasoning) assistant.reasoning_content = out.reasoning;
     if (calls.length > 0) assistant.tool_calls = calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.args } }));
-    const withOutput = cache.chain(`deepseek:${model}`, [...segments, segment(canonicalJson(assistant))]);
+    const withOutput = cache.chain(`deepseek:${model}`, [...segments, segment(chatMessageKey(assistant))]);
     if (withOutput.total >= f.cache.minCacheableTokens) cache.write(withOutput, withOutput.hashes.length - 1, now, f.cache.ttlMs.default, { refreshOnHit: true });
     const miss = chain.total - r.cached;
     const usage = {

@@ -1,6 +1,7 @@
 import { autoCache, createPrefixCache, segment, type Segment } from "./prefix-cache.js";
 import {
   argumentsText,
+  chatMessageKey,
   createBase,
   json,
   keyWithout,
@@ -89,7 +90,7 @@ export const createOpenAISimulator = (o: SimOptions = {}): OpenAISimulator => {
     const messages = body.messages;
     if (!Array.isArray(messages) || messages.length === 0) return err(400, "'messages' must contain at least one message.", "invalid_request_error", null, "messages");
     const tools = Array.isArray(body.tools) ? body.tools : [];
-    const segments = [...tools.map((t) => segment(keyWithout(t, MARKERS))), ...messages.map((m) => segment(keyWithout(m, MARKERS)))];
+    const segments = [...tools.map((t) => segment(keyWithout(t, MARKERS))), ...messages.map((m) => segment(chatMessageKey(m)))];
     const u = usageCounts(model, segments, "chat", body);
     const limit = (body.max_completion_tokens ?? body.max_tokens) as number | undefined;
     const warm = limit !== undefined && limit <= base.facts(model).cache.warmOutputTokens;

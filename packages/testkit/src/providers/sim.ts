@@ -282,8 +282,17 @@ export const limitOutput = (a: ScriptAnswer, limit: number | undefined): { text:
 /** A script's tool-call arguments as text (objects are serialized canonically: sorted keys). */
 export const argumentsText = (args: string | Record<string, unknown>): string => (typeof args === "string" ? args : canonicalJson(args));
 
-/** The key of an object without the given member names (cache markers), recursively. */
-export const keyWithout = (v: unknown, drop: ReadonlySet<string>): string => JSON.stringify(v, (k, x) => (drop.has(k) ? undefined : x));
+/** The key of an object without the given top-level members (cache markers sit on the block or tool itself). */
+export const keyWithout = (v: unknown, drop: ReadonlySet<string>): string => {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return JSON.stringify(v);
+  const o = v as Record<string, unknown>;
+  let has = false;
+  for (const k of drop) if (k in o) has = true;
+  if (!has) return JSON.stringify(o);
+  const rest: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) if (!drop.has(k)) rest[k] = o[k];
+  return JSON.stringify(rest);
+};
 
 export const textOf = (content: unknown): string => {
   if (typeof content === "string") return content;
@@ -292,4 +301,17 @@ export const textOf = (content: unknown): string => {
       .map((p) => (typeof p === "object" && p !== null && typeof (p as { text?: unknown }).text === "string" ? (p as { text: string }).text : ""))
       .join("");
   return "";
+};
+
+/**
+ * What a model sees of a chat message, whatever form it is sent in (string or text parts, null or
+ * "" content, cache markers): role, text, reasoning, tool calls, tool call id. Chat simulators key
+ * their cache segments by this, as a provider's tokenizer sees the same tokens for either form.
+ */
+export const chatMessageKey = (m: unknown): string => {
+  const o = (typeof m === "object" && m !== null ? m : {}) as { role?: unknown; name?: unknown; content?: unknown; reasoning_content?: unknown; tool_calls?: unknown; tool_call_id?: unknown };
+  const calls = Array.isArray(o.tool_calls)
+    ? (o.tool_calls as { id?: unknown; function?: { name?: unknown; arguments?: unknown } }[]).map((c) => `${String(c.id ?? "")}:${String(c.function?.name ?? "")}:${String(c.function?.arguments ?? "")}`).join(";")
+    : "";
+  return [String(o.role ?? ""), typeof o.name === "string" ? o.name : "", textOf(o.content), typeof o.reasoning_content === "string" ? o.reasoning_content : "", calls, typeof o.tool_call_id === "string" ? o.tool_call_id : ""].join("|");
 };
