@@ -2,8 +2,8 @@
 // local engine (docs/replay.md, "Benchmark"). JSON lines; the last one is the summary.
 //
 //   pnpm bench replay [--traces N] [--seed S] [--families openai,anthropic,gemini,deepseek] [--skip-local] [--skip-devices]
-import { createDeepSeekTransport, createOpenAIChatTransport, type Transport } from "@ctxsync/providers";
-import { createDeepSeekSimulator, createOpenAISimulator } from "@ctxsync/testkit";
+import { createAnthropicTransport, createDeepSeekTransport, createGeminiTransport, createOpenAIChatTransport, type Transport } from "@ctxsync/providers";
+import { createAnthropicSimulator, createDeepSeekSimulator, createGeminiSimulator, createOpenAISimulator, geminiRestBridge } from "@ctxsync/testkit";
 import { localBench } from "./replay/local.js";
 import { devicesBench } from "./replay/devices.js";
 import { POLICIES, runTrace, type Family, type PolicyName } from "./replay/sim-run.js";
@@ -26,6 +26,18 @@ const FAMILIES: Record<string, Family> = {
     ctx: (s) => ({ provider: "openai-chat", model: "gpt-5.4", ...(s.system !== undefined ? { system: s.system } : {}), tools: s.tools }),
     simulator: (clock, script) => createOpenAISimulator({ clock, script: (r) => script(r.warm) }),
     transport: (sim, clock): Transport => createOpenAIChatTransport({ ...key, baseURL: "http://sim/v1", fetch: sim.fetch, now: clock.now }),
+  },
+  anthropic: {
+    name: "anthropic",
+    ctx: (s) => ({ provider: "anthropic", model: "claude-sonnet-4-6", ...(s.system !== undefined ? { system: s.system } : {}), tools: s.tools }),
+    simulator: (clock, script) => createAnthropicSimulator({ clock, script: (r) => script(r.warm) }),
+    transport: (sim, clock): Transport => createAnthropicTransport({ ...key, baseURL: "http://sim", fetch: sim.fetch, now: clock.now }),
+  },
+  gemini: {
+    name: "gemini",
+    ctx: (s) => ({ provider: "gemini", model: "gemini-2.5-flash", ...(s.system !== undefined ? { system: s.system } : {}), tools: s.tools }),
+    simulator: (clock, script) => createGeminiSimulator({ clock, script: (r) => script(r.warm) }),
+    transport: (sim, clock): Transport => geminiRestBridge(createGeminiTransport({ ...key, baseURL: "http://sim", fetch: sim.fetch, now: clock.now })),
   },
   deepseek: {
     name: "deepseek",

@@ -6,7 +6,7 @@ import * as Y from "yjs";
 import { openCache, type TranscriptMessage } from "@ctxsync/core";
 import { compile, type CompileResult, type RenderContext } from "@ctxsync/compile";
 import type { Transport } from "@ctxsync/providers";
-import { createReplayer, ctxsyncPolicy, docHost, fixedPolicy, nonePolicy, oraclePolicy, type KeepWarmPolicy, type Replayer } from "@ctxsync/replay";
+import { createReplayer, ctxsyncPolicy, docHost, fixedPolicy, nonePolicy, oraclePolicy, type KeepWarmPolicy, type ReplayEvent, type Replayer } from "@ctxsync/replay";
 import { createVirtualClock, type ProviderSimulator, type ScriptAnswer, type VirtualClock } from "@ctxsync/testkit";
 import type { Session } from "./workload.js";
 
@@ -29,6 +29,8 @@ export interface PolicyTotals {
   misses: number;
   /** Per-turn cost, to compare policies turn by turn. */
   perTurn: number[];
+  /** Turns whose request found less cached than the last request left: index, expected, got. */
+  missAt: Array<[number, number, number]>;
 }
 
 /** How long after its last request a session's keep-warm loop is followed (every policy stops long before). */
@@ -40,7 +42,7 @@ const answerOf = (m: TranscriptMessage): ScriptAnswer => ({
   ...(m.tool_calls?.length ? { toolCalls: m.tool_calls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments as string | Record<string, unknown> })) } : {}),
 });
 
-export const runTrace = async (s: Session, family: Family, start: number): Promise<Record<PolicyName, PolicyTotals>> => {
+export const runTrace = async (s: Session, family: Family, start: number, debug?: (policy: PolicyName, e: ReplayEvent, now: number) => void): Promise<Record<PolicyName, PolicyTotals>> => {
   const clock = createVirtualClock(start);
   let turn = 0;
   const script = (warm: boolean): ScriptAnswer => (warm ? { text: "ok" } : answerOf(s.answers[turn]!));
@@ -52,8 +54,8 @@ export const runTrace = async (s: Session, family: Family, start: number): Promi
     const cache = openCache(new Y.Doc());
     const host = docHost({ log: s.log, cache, device: `bench-${name}`, conversation: s.trace.name.replace(/[^A-Za-z0-9_.:-]/g, "_"), now: clock.now });
     const transport = family.transport(sim, clock);
-    const replay: Replayer = createReplayer({ host, transport, policy: policies[name] });
-    const totals: PolicyTotals = { cost: 0, turnCost: 0, warmCost: 0, turns: 0, warmups: 0, misses: 0, perTurn: [] };
+    const replay: Replayer = createReplayer({ host, transport, policy: policies[name], ...(debug ? { onEvent: (e: ReplayEvent) => debug(name, e, clock.now()) } : {}) });
+    const totals: PolicyTotals = { cost: 0, turnCost: 0, warmCost: 0, turns: 0, warmups: 0, misses: 0, perTurn: [], missAt: [] };
     return { name, sim, transport, replay, totals, cache };
   });
   const spent = (r: (typeof runners)[number]) => r.sim.cost();
@@ -90,10 +92,14 @@ export const runTrace = async (s: Session, family: Family, start: number): Promi
       r.totals.turnCost += cost;
       r.totals.perTurn.push(cost);
       r.totals.turns++;
-      if (out.detection.outcome === "miss") r.totals.misses++;
+      if (out.detection.outcome === "miss") {
+        r.totals.misses++;
+        r.totals.missAt.push([k, out.detection.expected, out.detection.got]);
+      }
     }
   }
-  await wakeUntil(clock.now() + TAIL_MS);
+  // An agent stopped mid-run takes its session (and keep-warm loop) with it; a session left with a person stays open.
+  if (s.endsOpen) await wakeUntil(clock.now() + TAIL_MS);
   for (const r of runners) {
     r.totals.cost = spent(r);
     r.replay.close();

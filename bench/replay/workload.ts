@@ -12,7 +12,10 @@
 //                40 %: a quick reply, log-normal, median 20 s, σ 0.7;
 //                35 %: a considered one, log-normal, median 3 min, σ 0.9;
 //                25 %: a long pause, Pareto with scale 15 min and shape 1.1 (heavy-tailed: hours, days).
-// - the session ends after its last request (no gap follows: whatever the last answer was).
+// - the session ends after its last request. If that answer asked for a tool (the trace stops mid-run:
+//   a step limit, a crash, the recording ended), the agent was stopped there: its process, and with it
+//   its session and keep-warm timer, ends at once. If the answer went to a person, the session stays
+//   open — the person may come back, and every policy may keep warming — but nobody does.
 //
 // Nothing here is known to ctxsync's policy: it sees only the gaps of the session it is in.
 import { readdirSync, readFileSync } from "node:fs";
@@ -47,6 +50,8 @@ export interface Session {
   readonly times: readonly number[];
   /** Kind of the gap before request k (k ≥ 1). */
   readonly kinds: readonly GapKind[];
+  /** The last answer went to a person (the session stays open after it); false: the agent was stopped mid-run. */
+  readonly endsOpen: boolean;
 }
 
 export const loadTraces = (limit?: number): Trace[] => {
@@ -114,5 +119,6 @@ export const buildSession = (trace: Trace, seed: number, start: number): Session
     answers: assistantMsgs,
     times,
     kinds,
+    endsOpen: !issuedCommand(assistantMsgs[at.length - 1]),
   };
 };

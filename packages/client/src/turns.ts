@@ -224,7 +224,7 @@ export const createTurns = (d: TurnDeps): SessionTurns & { close(): void } => {
       if (typeof input.input === "string") await d.appendTurn([{ kind: "user", content: { text: input.input } }], { branch });
       else if (input.input && input.input.length > 0) await d.appendTurn(input.input, { branch });
       const before = await r.beforeTurn(branch, ctx);
-      let compiled = d.compile(ctx, { branch, ...(before.cacheHandle ? { cacheHandle: before.cacheHandle } : {}) });
+      let compiled = d.compile(ctx, { branch, ...(before.cacheHandle ? { cacheHandle: before.cacheHandle } : {}), ...(before.hiddenFilter ? { hiddenFilter: before.hiddenFilter } : {}) });
       const partial = partialPublisher(d.streamPartial, o.partialIntervalMs ?? 100);
       const onDelta = (x: StreamDelta) => {
         partial.delta(x);
@@ -239,10 +239,10 @@ export const createTurns = (d: TurnDeps): SessionTurns & { close(): void } => {
         try {
           result = await call(compiled);
         } catch (e) {
-          const plan = r.turnFailed(e, { branch, ctx, compiled });
+          const plan = await r.recover(e, { branch, ctx, compiled });
           if (!plan) throw e;
-          // Provider-held state is gone: the same turn, stateless from the log and C/hidden.
-          compiled = d.compile(ctx, { branch, ...(plan.hiddenFilter ? { hiddenFilter: plan.hiddenFilter } : {}) });
+          // Provider-held state is gone: the same turn again, from the log and C/hidden.
+          compiled = d.compile(ctx, { branch, ...(plan.cacheHandle ? { cacheHandle: plan.cacheHandle } : {}), ...(plan.hiddenFilter ? { hiddenFilter: plan.hiddenFilter } : {}) });
           fromScratch = plan.what;
           sentAt = d.now();
           result = await call(compiled);

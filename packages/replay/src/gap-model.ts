@@ -13,7 +13,11 @@ import { replayError } from "./errors.js";
  * - pEnd, the chance that no request follows at all, is the mean of a Beta(endA, endB + n) posterior
  *   (n gaps of this kind seen to end with a request: a geometric model of when a session stops);
  * - Sc is a kernel estimate over the logarithms of the observed gaps (a log-normal kernel per gap,
- *   bandwidth `bandwidth`), mixed with the prior's log-normal as `weight` pseudo-observations.
+ *   bandwidth `bandwidth`), mixed with the prior as `weight` pseudo-observations. The prior is
+ *   log-logistic, S(x) = 1 / (1 + (x / median)^shape): heavy-tailed, because the times between human
+ *   actions are (Barabási, "The origin of bursts and heavy tails in human dynamics", Nature 2005), and
+ *   so are tool runs (most take seconds, a test suite or a build takes many minutes). With shape 1 a
+ *   person idle for x is back within the next w with probability w / (median + x + w).
  * Nothing in it is fitted to any benchmark: a session with no history follows the prior, and each
  * completed gap moves the estimate toward what this session does.
  */
@@ -21,9 +25,9 @@ import { replayError } from "./errors.js";
 export type GapKind = "tool" | "user";
 
 export interface GapPrior {
-  /** Median gap (ms) and spread of its natural logarithm: the prior's log-normal. */
+  /** Median gap (ms) and shape of the prior's log-logistic law (smaller: heavier tail). */
   readonly medianMs: number;
-  readonly sigma: number;
+  readonly shape: number;
   /** How many observations the prior counts for in the continuous part. */
   readonly weight: number;
   /** Beta prior of the probability that no request follows (mean endA / (endA + endB)). */
@@ -32,11 +36,11 @@ export interface GapPrior {
 }
 
 export const DEFAULT_GAP_PRIORS: Readonly<Record<GapKind, GapPrior>> = {
-  // A tool run: seconds typically, a test suite or a build minutes to an hour (a wide spread: 5 % of
-  // runs past 5 min); an agent that stops for good while a tool runs is rare (1 in 500).
-  tool: { medianMs: 5_000, sigma: 2.5, weight: 2, endA: 1, endB: 499 },
-  // A human: a quick reply or a long pause (median 2 min, 95 % under ~2 h); one session in four ends here.
-  user: { medianMs: 120_000, sigma: 2.2, weight: 2, endA: 1, endB: 3 },
+  // A tool run: seconds typically, a test suite or a build minutes (3 % of runs past 5 min); an agent
+  // that stops for good while a tool runs is rare (1 in 500).
+  tool: { medianMs: 5_000, shape: 1.2, weight: 2, endA: 1, endB: 499 },
+  // A person: median 2 min, heavy tail (20 % past 10 min, 6 % past 30 min); one session in four ends here.
+  user: { medianMs: 300_000, shape: 1, weight: 2, endA: 1, endB: 7 },
 };
 
 export interface GapModelOptions {
@@ -77,11 +81,11 @@ const MIN_GAP_MS = 1;
 
 export const createGapModel = (opts: GapModelOptions = {}, state?: GapModelState): GapModel => {
   const priors: Record<GapKind, GapPrior> = { tool: { ...DEFAULT_GAP_PRIORS.tool, ...opts.priors?.tool }, user: { ...DEFAULT_GAP_PRIORS.user, ...opts.priors?.user } };
-  const h = opts.bandwidth ?? 0.5;
+  const h = opts.bandwidth ?? 1;
   const memory = opts.memory ?? 256;
   for (const kind of ["tool", "user"] as const) {
     const p = priors[kind];
-    if (!(p.medianMs > 0) || !(p.sigma > 0) || !(p.weight >= 0) || !(p.endA >= 0) || !(p.endB >= 0) || p.endA + p.endB <= 0)
+    if (!(p.medianMs > 0) || !(p.shape > 0) || !(p.weight >= 0) || !(p.endA >= 0) || !(p.endB >= 0) || p.endA + p.endB <= 0)
       throw replayError("bad-request", `invalid ${kind} gap prior ${JSON.stringify(p)}`);
   }
   if (!(h > 0) || !(memory >= 1)) throw replayError("bad-request", "bandwidth and memory must be positive");
@@ -106,7 +110,7 @@ export const createGapModel = (opts: GapModelOptions = {}, state?: GapModelState
       if (!Number.isFinite(ms)) return pEnd(kind);
       const p = priors[kind];
       const lx = Math.log(ms);
-      let sum = p.weight * upperTail((lx - Math.log(p.medianMs)) / p.sigma);
+      let sum = p.weight / (1 + Math.exp(p.shape * (lx - Math.log(p.medianMs))));
       for (const l of logs[kind]) sum += upperTail((lx - l) / h);
       const sc = sum / (p.weight + logs[kind].length);
       const e = pEnd(kind);

@@ -40,7 +40,7 @@ describe("gap model: an online survival estimate with a prior", () => {
 
   it("refuses nonsense", () => {
     expect(() => createGapModel().observe("user", Number.NaN)).toThrow(/gap/);
-    expect(() => createGapModel({ priors: { tool: { ...DEFAULT_GAP_PRIORS.tool, sigma: 0 } } })).toThrow(/prior/);
+    expect(() => createGapModel({ priors: { tool: { ...DEFAULT_GAP_PRIORS.tool, shape: 0 } } })).toThrow(/prior/);
   });
 });
 

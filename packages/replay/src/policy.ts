@@ -19,27 +19,38 @@ export interface KeepWarmQuestion {
 export type KeepWarmPolicy = (q: KeepWarmQuestion) => boolean;
 
 export interface CtxsyncPolicyOptions {
-  /** Never keep warm past this much idle time, per gap kind (default: tool 1 h, user 2 h). */
+  /** Never keep warm past this much idle time, per gap kind (default 3 h each; the return model stops far earlier almost always). */
   readonly maxIdleMs?: Partial<Record<GapKind, number>>;
+  /**
+   * A keep must be expected to save `margin` times what it costs (default 1.5): the return model is an
+   * estimate from few gaps, and a warmer that is wrong on the margin loses money; this keeps the spend
+   * clearly productive.
+   */
+  readonly margin?: number;
 }
 
-export const DEFAULT_MAX_IDLE_MS: Readonly<Record<GapKind, number>> = { tool: 3_600_000, user: 7_200_000 };
+export const DEFAULT_MAX_IDLE_MS: Readonly<Record<GapKind, number>> = { tool: 3 * 3_600_000, user: 3 * 3_600_000 };
 
 /** ctxsync's policy: the look-ahead decision on the session's own return model (keep-warm.ts). */
 export const ctxsyncPolicy = (o: CtxsyncPolicyOptions = {}): KeepWarmPolicy => {
   const maxIdle = { ...DEFAULT_MAX_IDLE_MS, ...o.maxIdleMs };
+  const margin = o.margin ?? Number(process.env.CTXSYNC_MARGIN ?? 1.5);
   return (q) =>
     decideKeepWarm({
       survival: q.survival,
       lapseAtMs: q.lapseAtMs,
-      economics: q.economics,
+      economics: { ...q.economics, keepCost: q.economics.keepCost * margin },
       maxIdleMs: maxIdle[q.kind],
       ...(q.hardStopMs !== undefined ? { hardStopMs: q.hardStopMs } : {}),
     }).keep;
 };
 
-/** The fixed warmer: a ping every TTL until the session has been idle `maxIdleMs` (default 1 h). */
-export const fixedPolicy = (maxIdleMs = 3_600_000): KeepWarmPolicy => (q) => fixedKeepWarm(q.lapseAtMs, maxIdleMs) && (q.hardStopMs === undefined || q.lapseAtMs < q.hardStopMs);
+/**
+ * The fixed warmer existing tools ship: a ping before every expiry until the session has been idle
+ * `maxIdleMs` (default 1 h) — and at least one, so that a TTL of an hour or more is kept once too.
+ */
+export const fixedPolicy = (maxIdleMs = 3_600_000): KeepWarmPolicy => (q) =>
+  fixedKeepWarm(q.lapseAtMs, Math.max(maxIdleMs, q.lapseAtMs + 1 <= q.economics.windowMs * 1.5 ? q.lapseAtMs + 1 : 0)) && (q.hardStopMs === undefined || q.lapseAtMs < q.hardStopMs);
 
 /** No warming. */
 export const nonePolicy = (): KeepWarmPolicy => () => false;

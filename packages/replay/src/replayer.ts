@@ -14,11 +14,13 @@ import {
   checkpointIdentity,
   compile,
   explain,
+  geminiCachePlan,
   RENDERER_TABLE,
   renderContextHash,
   RESPONSE_KIND,
   type CacheHandle,
   type CompileResult,
+  type GeminiCacheCreateRequest,
   type HiddenLookup,
   type Manifest,
   type RenderContext,
@@ -90,6 +92,11 @@ export type ReplayEvent =
 /** restore: a saved KV state loaded; resend: the prefix sent again (1 output token, or 0 on an engine); scratch: from the log after state was gone. */
 export type RebuildHow = "restore" | "resend" | "scratch";
 
+/** A provider's explicit cache resources (Gemini `cachedContents`); providers' GeminiTransport has them as `caches`. */
+export interface ExplicitCacheApi {
+  create(req: GeminiCacheCreateRequest): Promise<{ readonly name?: string; readonly expireTime?: string }>;
+}
+
 export interface ReplayerOptions {
   readonly host: ReplayHost;
   readonly transport: Transport;
@@ -111,6 +118,10 @@ export interface ReplayerOptions {
   readonly chunkTokens?: number;
   readonly monotonic?: () => number;
   readonly onEvent?: (e: ReplayEvent) => void;
+  /** Explicit caches (default: the transport's `caches`, when it has them). */
+  readonly explicitCaches?: ExplicitCacheApi;
+  /** Lifetime asked for an explicit cache (default 1 h). */
+  readonly explicitTtlMs?: number;
 }
 
 export interface TurnReport {
@@ -135,15 +146,17 @@ export interface TurnOutcome {
 export interface BeforeTurn {
   /** An explicit provider cache to compile against (Gemini cachedContent), when one is live. */
   readonly cacheHandle?: CacheHandle;
+  /** Compile with this blob filter: it leaves out provider-held state known to be gone (expired response ids). */
+  readonly hiddenFilter?: (b: HiddenBlob) => boolean;
 }
 
 /** What to compile instead after a turn failed because provider-held state is gone. */
 export interface ScratchPlan {
   readonly what: "previous-response" | "cached-content" | "engine-state";
-  /** Compile with this blob filter (drops the gone response ids) ... */
+  /** Compile with this blob filter (it drops the gone response ids)... */
   readonly hiddenFilter?: (b: HiddenBlob) => boolean;
-  /** ... and without an explicit cache handle. */
-  readonly dropCacheHandle: boolean;
+  /** ...and with this explicit cache instead (a re-created one), or none (null). */
+  readonly cacheHandle: CacheHandle | null;
 }
 
 export interface RebuildOutcome {
@@ -156,8 +169,11 @@ export interface RebuildOutcome {
 export interface Replayer {
   beforeTurn(branch: string, ctx: RenderContext): Promise<BeforeTurn>;
   afterTurn(t: TurnReport): Promise<TurnOutcome>;
-  /** A turn failed: a plan to replay it from scratch if provider-held state is gone, else undefined (rethrow). */
-  turnFailed(err: unknown, t: { branch: string; ctx: RenderContext; compiled: CompileResult }): ScratchPlan | undefined;
+  /**
+   * A turn failed: if provider-held state is gone, a plan to send it again from the log (re-creating an
+   * explicit cache first, under the lease); undefined otherwise (the caller rethrows).
+   */
+  recover(err: unknown, t: { branch: string; ctx: RenderContext; compiled: CompileResult }): Promise<ScratchPlan | undefined>;
   /** A device opens a conversation: make the branch's prefix warm before the user's first turn. */
   prewarm(branch: string, ctx: RenderContext): Promise<RebuildOutcome>;
   /** Rebuild the branch's prefix now (evicted or not: `force`), under the lease. */
@@ -174,6 +190,8 @@ export interface Replayer {
 interface BranchState {
   ctx: RenderContext;
   lastRequestAt?: number;
+  /** Our last use of the prefix (request or ping): a later use is another device's. */
+  lastTouchAt?: number;
   lastKind?: GapKind;
   lastManifest?: Manifest;
   key?: string;
@@ -197,6 +215,11 @@ export const createReplayer = (o: ReplayerOptions): Replayer => {
   const emit = (e: ReplayEvent) => o.onEvent?.(e);
   const branches = new Map<string, BranchState>();
   const goneResponses = new Set<string>();
+  const explicitApi: ExplicitCacheApi | undefined =
+    o.explicitCaches ?? ((transport as { caches?: ExplicitCacheApi }).caches?.create ? (transport as unknown as { caches: ExplicitCacheApi }).caches : undefined);
+  const explicitTtl = o.explicitTtlMs ?? 3_600_000;
+  const isExplicit = (h: CheckpointHandle) => h.route?.startsWith("cachedContents/") === true;
+  const dropGone = (b: HiddenBlob) => !(b.kind === RESPONSE_KIND && goneResponses.has(String((b.data as { id?: unknown } | null)?.id)));
   let closed = false;
 
   const stateOf = (branch: string, ctx: RenderContext): BranchState => {
@@ -212,8 +235,7 @@ export const createReplayer = (o: ReplayerOptions): Replayer => {
   const hiddenFor = (filter?: (b: HiddenBlob) => boolean): HiddenLookup | undefined => {
     const h = host.hidden;
     if (!h) return undefined;
-    const drop = (b: HiddenBlob) => b.kind === RESPONSE_KIND && goneResponses.has(String((b.data as { id?: unknown } | null)?.id));
-    return (id) => h(id).filter((b) => !drop(b) && (!filter || filter(b)));
+    return (id) => h(id).filter((b) => dropGone(b) && (!filter || filter(b)));
   };
   const compileTo = (entry: EntryId, branch: string, ctx: RenderContext): CompileResult => {
     const hidden = hiddenFor();
@@ -286,15 +308,18 @@ export const createReplayer = (o: ReplayerOptions): Replayer => {
     const hashes = hashesTo(m.lastEntryId!);
     for (const k of supersededBy(host.handles(), h, hashes)) {
       const o2 = handleByKey(k);
-      if (o2 && o2.status === "warm") host.removeHandle(k);
+      // An explicit cache is a resource of its own (it stays until it expires): keep its handle.
+      if (o2 && o2.status === "warm" && !isExplicit(o2)) host.removeHandle(k);
     }
     return h;
   };
 
   const schedule = (st: BranchState, h: CheckpointHandle | undefined) => {
     st.wakeAt = undefined;
-    if (!h || h.expiresAt === null || closed) return;
-    st.wakeAt = h.expiresAt - marginFor(ttlFor(st.ctx));
+    // Nothing to keep warm: no expiry (engines), or pings that cannot extend it (no refresh on hit).
+    if (!h || h.expiresAt === null || closed || !factsOf(st.ctx.model).cache.refreshOnHit) return;
+    const at = h.expiresAt - marginFor(ttlFor(st.ctx));
+    if (at > host.now()) st.wakeAt = at;
   };
 
   /** Send the prefix ending at `entry` again with the smallest output: a ping, a rebuild or a pre-warm. */
@@ -481,6 +506,32 @@ export const createReplayer = (o: ReplayerOptions): Replayer => {
     return { status: "skipped", key };
   };
 
+  /** Create an explicit cache (Gemini cachedContents) holding the prefix ending at `entry`. */
+  const createExplicit = async (branch: string, ctx: RenderContext, entry: EntryId, key: string): Promise<{ how: RebuildHow; tokens: number }> => {
+    const hidden = hiddenFor();
+    const plan = geminiCachePlan(host.path(entry), ctx as RenderContext & { provider: "gemini" }, {
+      conversation: host.conversation,
+      branch,
+      ttl: `${Math.round(explicitTtl / 1000)}s`,
+      ...(hidden ? { hidden } : {}),
+    });
+    const t0 = host.now();
+    emit({ type: "rebuild-start", branch, key, how: "scratch", tokens: 0 });
+    const res = await explicitApi!.create(plan.request);
+    if (!res.name) throw replayError("rebuild-failed", "the provider created a cache without a name");
+    const now = host.now();
+    const expires = res.expireTime ? Date.parse(res.expireTime) : now + explicitTtl;
+    const idn = identityOf(compileTo(entry, branch, ctx).manifest);
+    if (!idn) throw replayError("no-handle", "nothing to cache: the prefix is empty");
+    const prev = handleByKey(key);
+    const tokens = prev?.tokens ?? 0;
+    host.putHandle(rebuilt(prev ?? observedHandle(idn, { now, ttlMs: explicitTtl, tokens }), "warmed", { now, ttlMs: Math.max(1, expires - now), tokens, route: res.name }));
+    record("rebuild", branch, ctx, undefined, { promptTokens: tokens, cachedTokens: 0, cacheWriteTokens: tokens, outputTokens: 0, ttftMs: null, totalMs: now - t0 }, { outcome: "cold", expected: 0, got: 0 }, { entry });
+    emit({ type: "rebuild-done", branch, key, how: "scratch", tokens, ms: now - t0 });
+    return { how: "scratch", tokens };
+  };
+  const explicitHandleOf = (h: CheckpointHandle): CacheHandle => ({ name: h.route!, upTo: h.entry, renderContextHash: h.renderContextHash, model: h.model });
+
   const branchPrefix = (branch: string, ctx: RenderContext) => {
     const head = host.head(branch);
     if (head === undefined) return undefined;
@@ -494,7 +545,13 @@ export const createReplayer = (o: ReplayerOptions): Replayer => {
     async beforeTurn(branch, ctx) {
       const st = stateOf(branch, ctx);
       st.wakeAt = undefined;
-      if (!o.engine) return {};
+      const filter = goneResponses.size > 0 ? { hiddenFilter: dropGone } : {};
+      if (explicitApi) {
+        const head = host.head(branch);
+        const h = head === undefined ? undefined : handleOnPath(host.handles(), ctxIdentity(ctx), hashesTo(head), (x) => isExplicit(x) && isLive(x, host.now()));
+        return { ...filter, ...(h ? { cacheHandle: explicitHandleOf(h) } : {}) };
+      }
+      if (!o.engine) return filter;
       const p = branchPrefix(branch, ctx);
       if (!p?.h?.saved?.hash) return {};
       try {
@@ -513,10 +570,13 @@ export const createReplayer = (o: ReplayerOptions): Replayer => {
       const facts = factsOf(t.ctx.model);
       if (st.lastRequestAt !== undefined && st.lastKind !== undefined) gapModel.observe(st.lastKind, Math.max(0, t.sentAt - st.lastRequestAt));
       let prev: CheckpointHandle | undefined;
-      if (m.lastEntryId !== null) {
-        const hashes = hashesTo(m.lastEntryId);
-        // The handle the request extended: strictly before its own prefix (a retry of the same prefix counts too).
-        prev = handleOnPath(host.handles(), ctxIdentity(t.ctx), hashes);
+      if (m.server?.cachedContent) {
+        // Served from an explicit cache: that is the promise.
+        prev = host.handles().find((x) => x.route === m.server!.cachedContent);
+      } else if (m.lastEntryId !== null && !m.server) {
+        // The handle the request extended (a retry of the same prefix counts too). Requests chained on a
+        // stored response are left out: the provider holds their prefix, and reports on its own terms.
+        prev = handleOnPath(host.handles(), ctxIdentity(t.ctx), hashesTo(m.lastEntryId), (x) => !isExplicit(x));
       }
       let explanation: { reason: string; message: string } | undefined;
       if (st.lastManifest && prev) {
@@ -536,6 +596,7 @@ export const createReplayer = (o: ReplayerOptions): Replayer => {
       });
       const h = await settle(t.branch, t.ctx, m, t.result, "observed");
       st.lastRequestAt = now;
+      st.lastTouchAt = now;
       st.lastKind = (t.result.entry.content.toolCalls?.length ?? 0) > 0 ? "tool" : "user";
       st.lastManifest = m;
       st.key = h ? checkpointKey(h) : undefined;
@@ -543,7 +604,7 @@ export const createReplayer = (o: ReplayerOptions): Replayer => {
       return { detection: det, usage, ...(h ? { handle: h } : {}) };
     },
 
-    turnFailed(err, t) {
+    async recover(err, t) {
       if (!(isProviderError(err) && err.code === "state-gone")) return undefined;
       const server = t.compiled.manifest.server;
       if (server?.previousResponseId) {
@@ -551,14 +612,23 @@ export const createReplayer = (o: ReplayerOptions): Replayer => {
         emit({ type: "state-gone", branch: t.branch, what: "previous-response", message: err.message });
         // Stateless from the log: every stored response id of this conversation is left out, so the
         // request carries the full input with the encrypted reasoning items, byte-exact from C/hidden.
-        return { what: "previous-response", hiddenFilter: (b) => b.kind !== RESPONSE_KIND, dropCacheHandle: false };
+        return { what: "previous-response", hiddenFilter: (b) => b.kind !== RESPONSE_KIND, cacheHandle: null };
       }
       if (server?.cachedContent) {
         emit({ type: "state-gone", branch: t.branch, what: "cached-content", message: err.message });
-        return { what: "cached-content", dropCacheHandle: true };
+        const h = host.handles().find((x) => x.route === server.cachedContent);
+        if (!h || !explicitApi) return { what: "cached-content", cacheHandle: null };
+        const key = checkpointKey(h);
+        const seen = leaseVersion(key);
+        host.putHandle(lapsed(h, { reason: "state-gone", at: host.now(), message: err.message }));
+        // Re-create it (one device does, under the lease); the others wait for its handle.
+        const run = await underLease(t.branch, key, seen, handleByKey(key), () => createExplicit(t.branch, t.ctx, h.entry, key));
+        if (run.status === "held" && run.current) await leaseMoved(key, run.current.version, Math.min(waitFor, Math.max(0, run.current.until - host.now()) + 35_000));
+        const fresh = handleByKey(key);
+        return { what: "cached-content", cacheHandle: fresh && isExplicit(fresh) && isLive(fresh, host.now()) && fresh.route !== server.cachedContent ? explicitHandleOf(fresh) : null };
       }
       emit({ type: "state-gone", branch: t.branch, what: "engine-state", message: err.message });
-      return { what: "engine-state", dropCacheHandle: true };
+      return { what: "engine-state", cacheHandle: null };
     },
 
     async prewarm(branch, ctx) {
@@ -577,6 +647,16 @@ export const createReplayer = (o: ReplayerOptions): Replayer => {
       try {
         const p = branchPrefix(branch, ctx);
         if (!p) throw replayError("no-handle", `branch ${branch} is empty or unknown`);
+        if (explicitApi) {
+          const live = p.h && isExplicit(p.h) && isLive(p.h, host.now());
+          if (live && !opts.force) return { status: "warm", key: checkpointKey(p.h!), tokens: p.h!.tokens };
+          const entry = p.h?.entry ?? p.head;
+          const idn = identityOf(compileTo(entry, branch, ctx).manifest);
+          if (!idn) throw replayError("no-handle", "nothing to cache: the branch is empty");
+          const key = checkpointKey(idn);
+          const run = await underLease(branch, key, leaseVersion(key), handleByKey(key), () => createExplicit(branch, ctx, entry, key));
+          return run.status === "done" ? { status: "rebuilt", how: run.how!, key, tokens: run.tokens! } : { status: "skipped", key };
+        }
         if (o.engine && p.h?.saved) return await ensureResident(branch, ctx, p.h, opts.force ?? false);
         if (!opts.force && p.h && isLive(p.h, host.now()) && !o.engine) return { status: "warm", key: checkpointKey(p.h), tokens: p.h.tokens };
         return await resendUnderLease(branch, ctx, p.h?.entry ?? p.head, "rebuild", p.h);
@@ -599,7 +679,7 @@ export const createReplayer = (o: ReplayerOptions): Replayer => {
         const h = st.key ? handleByKey(st.key) : undefined;
         if (!h || h.status !== "warm" || st.lastRequestAt === undefined || st.lastKind === undefined || h.expiresAt === null) continue;
         // Another device used the prefix since our last request: it drives the branch now, and keeps it warm.
-        if (h.lastUsedAt > st.lastRequestAt + 1) continue;
+        if (h.lastUsedAt > (st.lastTouchAt ?? st.lastRequestAt) + 1) continue;
         const facts = factsOf(st.ctx.model);
         const ttl = ttlFor(st.ctx);
         const margin = marginFor(ttl);
@@ -624,7 +704,8 @@ export const createReplayer = (o: ReplayerOptions): Replayer => {
           const { det, usage } = await resend(branch, st.ctx, h.entry, "warmup", h);
           emit({ type: "warmup", branch, key: st.key!, cachedTokens: det.got, expected: det.expected, costUsd: usage.costUsd ?? 0 });
           const cur = handleByKey(st.key!) ?? h;
-          const next = touched(cur, host.now(), ttl, facts.cache.refreshOnHit);
+          st.lastTouchAt = host.now();
+          const next = touched(cur, st.lastTouchAt, ttl, facts.cache.refreshOnHit);
           host.putHandle(det.outcome === "miss" ? { ...next, cause: { reason: det.cause, at: host.now(), expected: det.expected, got: det.got, message: `before a keep-warm ping: ${det.message}` } } : next);
           schedule(st, next);
         } catch (e) {

@@ -24,6 +24,8 @@ export {
   createPrefixCache,
   createVirtualClock,
   firstTokens,
+  geminiRestBody,
+  geminiRestBridge,
   MISSING_SIGNATURE,
   quantize,
   REASONING_REQUIRED,

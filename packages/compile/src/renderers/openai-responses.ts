@@ -105,9 +105,14 @@ export const openaiResponses: Renderer<OpenAIResponsesRequest> = {
           message: "no earlier response id for this provider and model family; sent the full stateless input instead",
         });
     }
+    // In previous_response_id mode the response is stored (store: true) even when nothing is chained yet,
+    // or the next turn would have no id to chain on; the full input still carries the encrypted reasoning.
+    const chainMode = env.ctx.options.responsesMode === "previous_response_id";
+    // Encrypted reasoning is asked for in both modes: C/hidden must hold what a replay from scratch sends
+    // once a stored response is gone (PROVIDERS.md §2).
     const params: JsonObject = chained
-      ? { ...base, model: env.ctx.model, store: true, previous_response_id: chained.id }
-      : { ...base, model: env.ctx.model, store: false, include: ["reasoning.encrypted_content"] };
+      ? { ...base, model: env.ctx.model, store: true, previous_response_id: chained.id, include: ["reasoning.encrypted_content"] }
+      : { ...base, model: env.ctx.model, store: chainMode, include: ["reasoning.encrypted_content"] };
     if (env.conversation !== undefined) params.prompt_cache_key = promptCacheKey(env.conversation, env.branch);
     const tools: ResponsesTool[] = env.ctx.tools.map((t) => ({
       type: "function",
