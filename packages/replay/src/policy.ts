@@ -22,9 +22,8 @@ export interface CtxsyncPolicyOptions {
   /** Never keep warm past this much idle time, per gap kind (default 3 h each; the return model stops far earlier almost always). */
   readonly maxIdleMs?: Partial<Record<GapKind, number>>;
   /**
-   * A keep must be expected to save `margin` times what it costs (default 1.5): the return model is an
-   * estimate from few gaps, and a warmer that is wrong on the margin loses money; this keeps the spend
-   * clearly productive.
+   * A keep must be expected to save `margin` times what it costs (default 1: break-even). Above 1 the
+   * warmer spends less and each warm-up pays back more, at the price of more misses (docs/replay.md).
    */
   readonly margin?: number;
 }
@@ -34,7 +33,7 @@ export const DEFAULT_MAX_IDLE_MS: Readonly<Record<GapKind, number>> = { tool: 3 
 /** ctxsync's policy: the look-ahead decision on the session's own return model (keep-warm.ts). */
 export const ctxsyncPolicy = (o: CtxsyncPolicyOptions = {}): KeepWarmPolicy => {
   const maxIdle = { ...DEFAULT_MAX_IDLE_MS, ...o.maxIdleMs };
-  const margin = o.margin ?? Number(process.env.CTXSYNC_MARGIN ?? 1.5);
+  const margin = o.margin ?? 1;
   return (q) =>
     decideKeepWarm({
       survival: q.survival,
