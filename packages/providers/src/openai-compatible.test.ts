@@ -26,7 +26,8 @@ const ctx = (params: Record<string, unknown> = {}, provider: RenderContext["prov
 beforeAll(async () => {
   const dir = await mkdtemp(join(os.tmpdir(), "ctxsync-providers-"));
   const model = await generateTestModel({ seed: 1, path: join(dir, "tiny.gguf") });
-  running = await startEngine({ modelPath: model.path, port: 0, slots: 2, contextSize: 1024, stateDir: join(dir, "state") });
+  // One thread: test files run in parallel on few cores, and llama.cpp threads that outnumber cores are many times slower.
+  running = await startEngine({ modelPath: model.path, port: 0, slots: 2, contextSize: 1024, threads: 1, stateDir: join(dir, "state") });
   wire = captureFetch();
   transport = createOpenAICompatibleTransport({ baseURL: `${running.url}/v1`, fetch: wire.fetch, maxRetries: 0, name: "local" });
 });
