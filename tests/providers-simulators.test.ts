@@ -5,7 +5,7 @@
 import * as Y from "yjs";
 import { compile, type CompileOptions, type RenderContext } from "@ctxsync/compile";
 import { openHidden, openLog, type ConversationLog, type EntryInput, type HiddenState, type JsonValue } from "@ctxsync/core";
-import { createTransport, isProviderError, type SendInput, type SendResult, type Transport } from "@ctxsync/providers";
+import { createTransport, geminiRestBody, isProviderError, type SendInput, type SendResult, type Transport } from "@ctxsync/providers";
 import {
   createAnthropicSimulator,
   createDeepSeekSimulator,
@@ -16,7 +16,7 @@ import {
   type ScriptAnswer,
 } from "@ctxsync/testkit";
 import { describe, expect, it } from "vitest";
-import { BASH, captureFetch, geminiRestBody } from "../packages/providers/src/wire.test-util.js";
+import { BASH, captureFetch } from "../packages/providers/src/wire.test-util.js";
 
 const MIN = 60_000;
 const SYSTEM = "You are a careful coding agent. Keep every device's copy of the log in step. ".repeat(80);

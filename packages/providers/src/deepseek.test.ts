@@ -22,6 +22,15 @@ describe("deepseek transport (recorded wire fixtures)", () => {
     expect(r.blobs).toEqual([]);
   });
 
+  it("not streaming: the compiled bytes as they are", async () => {
+    const response = { id: "9d", object: "chat.completion", created: 1, model: "deepseek-chat", choices: [{ index: 0, message: { role: "assistant", content: "Hi.", reasoning_content: null }, finish_reason: "stop" }], usage: { prompt_tokens: 100, completion_tokens: 2, total_tokens: 102, prompt_cache_hit_tokens: 64, prompt_cache_miss_tokens: 36 } };
+    const wire = fixtureFetch({ body: JSON.stringify(response) });
+    const r = await transport(wire.fetch).send({ compiled, model: "deepseek-chat", stream: false });
+    expect(wire.requests[0]!.body).toBe(compiled.body);
+    expect(r.entry.content).toEqual({ text: "Hi." });
+    expect(r.usage).toMatchObject({ promptTokens: 100, cachedTokens: 64, cacheWriteTokens: 36, outputTokens: 2, ttftMs: null });
+  });
+
   it("a warm-up inserts max_tokens; the thinking-mode refusal keeps its text", async () => {
     const wire = fixtureFetch({ body: readFixture("deepseek.stream.sse") });
     await transport(wire.fetch).send({ compiled, model: "deepseek-chat", maxOutputTokens: 1, stream: false });

@@ -35,8 +35,8 @@ export interface CacheFacts {
   readonly ttlMs: { readonly default: number } & Readonly<Record<string, number>>;
   /** A hit restarts the TTL. */
   readonly refreshOnHit: boolean;
-  /** A cached prefix is gone this long after it was written, hit or not (OpenAI in-memory: ≤ 1 h). */
-  readonly maxLifetimeMs?: number;
+  /** The latest an unused prefix is evicted, where the provider gives a range (`ttlMs.default` is the earliest): OpenAI in-memory 5–10 min, always within 1 h of last use. */
+  readonly idleMaxMs?: number;
   /** Below this many prompt tokens nothing is cached (and no error is returned). */
   readonly minCacheableTokens: number;
   /** Cached counts come in multiples of this above the minimum (OpenAI: 128). */
@@ -76,13 +76,13 @@ const OPENAI_CACHE: CacheFacts = {
   // "usually cleared within 5–10 minutes of inactivity and always within 1 hour of last use": 5 min is the safe lower bound.
   ttlMs: { default: 5 * MIN, in_memory: 5 * MIN, "24h": 24 * HOUR },
   refreshOnHit: true,
-  maxLifetimeMs: HOUR,
+  idleMaxMs: HOUR,
   minCacheableTokens: 1024,
   granularity: 128,
   warmOutputTokens: 1,
 };
 const OPENAI_SOURCES: Record<string, Source> = {
-  ttl: { ref: "PROVIDERS.md §1: learn.microsoft.com/azure/foundry/openai/how-to/prompt-caching (5–10 min idle, ≤1 h)", confidence: "doc" },
+  ttl: { ref: "PROVIDERS.md §1: learn.microsoft.com/azure/foundry/openai/how-to/prompt-caching (cleared after 5–10 min idle, always within 1 h of last use)", confidence: "doc" },
   minCacheableTokens: { ref: "PROVIDERS.md §1: developers.openai.com/docs/guides/prompt-caching (≥1024)", confidence: "doc" },
   granularity: { ref: "PROVIDERS.md §1: openai-cookbook Prompt_Caching_201 (128-token increments, models before gpt-5.6)", confidence: "doc" },
   warmOutputTokens: { ref: "PROVIDERS.md §1: max_completion_tokens: 1 (inference)", confidence: "inference" },
@@ -106,9 +106,10 @@ const ANTHROPIC_SOURCES: Record<string, Source> = {
   warmOutputTokens: { ref: "PROVIDERS.md §3.6: max_tokens 1–8 warm calls; not with thinking enabled (budget ≥1024 < max_tokens)", confidence: "3p" },
 };
 const GEMINI_CACHE = (minCacheableTokens: number): CacheFacts => ({
-  // Explicit caches live for their ttl (default 1 h on Vertex); implicit caching's lifetime is unspecified.
+  // Explicit caches live until their expireTime (default 1 h on Vertex; only caches.update moves it);
+  // implicit caching's lifetime is unspecified: modelled like OpenAI's automatic cache, idle time refreshed on use.
   ttlMs: { default: HOUR, explicit: HOUR, implicit: 5 * MIN },
-  refreshOnHit: false,
+  refreshOnHit: true,
   minCacheableTokens,
   granularity: 1,
   warmOutputTokens: 1,
@@ -116,7 +117,8 @@ const GEMINI_CACHE = (minCacheableTokens: number): CacheFacts => ({
 });
 const GEMINI_SOURCES: Record<string, Source> = {
   ttl: { ref: "PROVIDERS.md §4: explicit ttl/expireTime, Vertex default 60 min; Gemini API default 1 h UNCONFIRMED", confidence: "doc" },
-  implicitTtl: { ref: "PROVIDERS.md §4: implicit caching lifetime unspecified; 5 min assumed", confidence: "inference" },
+  implicitTtl: { ref: "PROVIDERS.md §4: implicit caching lifetime unspecified; 5 min idle, refreshed on use, assumed (like OpenAI's automatic cache)", confidence: "inference" },
+  refreshOnHit: { ref: "implicit hits refresh (inference); explicit caches expire at expireTime, hit or not (PROVIDERS.md §4)", confidence: "inference" },
   minCacheableTokens: { ref: "PROVIDERS.md §4: ai.google.dev/gemini-api/docs/caching (2.5 Flash 1024, 2.5 Pro 4096, 3 Pro 4096, 3 Flash 1024)", confidence: "doc" },
   cachedRead: { ref: "PROVIDERS.md §4: implicit hits 90% discount (Vertex overview)", confidence: "doc" },
   prices: { ref: "discuss.ai.google.dev/t/…/107349 (2.5 Pro $1.25/$10, storage $4.50/MTok·h); deploybase.ai gemini-2.5-pricing (2.5 Flash $0.30/$2.50); hivebook.wiki (Flash storage $1.00/MTok·h)", confidence: "3p" },

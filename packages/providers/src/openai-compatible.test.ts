@@ -6,7 +6,7 @@ import type { EntryInput } from "@ctxsync/core";
 import { generateTestModel, startEngine, type RunningEngine } from "@ctxsync/local-engine";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isProviderError } from "./errors.js";
-import { createOpenAICompatibleTransport, eraseSlot, restoreSlot, saveSlot } from "./openai-compatible.js";
+import { createOpenAICompatibleTransport, eraseSlot, listSlots, restoreSlot, saveSlot } from "./openai-compatible.js";
 import type { StreamDelta, Transport } from "./types.js";
 import { captureFetch, transcript, user } from "./wire.test-util.js";
 
@@ -26,7 +26,8 @@ const ctx = (params: Record<string, unknown> = {}, provider: RenderContext["prov
 beforeAll(async () => {
   const dir = await mkdtemp(join(os.tmpdir(), "ctxsync-providers-"));
   const model = await generateTestModel({ seed: 1, path: join(dir, "tiny.gguf") });
-  running = await startEngine({ modelPath: model.path, port: 0, slots: 2, contextSize: 1024, stateDir: join(dir, "state") });
+  // One thread: test files run in parallel on few cores, and llama.cpp threads that outnumber cores are many times slower.
+  running = await startEngine({ modelPath: model.path, port: 0, slots: 2, contextSize: 1024, threads: 1, stateDir: join(dir, "state") });
   wire = captureFetch();
   transport = createOpenAICompatibleTransport({ baseURL: `${running.url}/v1`, fetch: wire.fetch, maxRetries: 0, name: "local" });
 });
@@ -142,12 +143,14 @@ describe("openai-compatible transport against the local engine", () => {
     const saved = await saveSlot(target, 1);
     expect(saved.tokens).toBeGreaterThan(first.usage.promptTokens);
     expect(saved.prefixHash).toMatch(/^[0-9a-f]{64}$/);
+    expect((await listSlots(target)).find((x) => x.slot === 1)).toMatchObject({ tokens: saved.tokens, prefixHash: saved.prefixHash });
     expect((await eraseSlot(target, 1)).tokens).toBe(saved.tokens);
     const cold = await transport.send({ compiled, model: "tiny", stream: false, maxOutputTokens: 0 });
     expect(cold.usage.cachedTokens).toBe(0);
     await eraseSlot(target, 1);
     const restored = await restoreSlot(target, 1, { prefixHash: saved.prefixHash! });
     expect(restored.tokens).toBe(saved.tokens);
+    expect((await listSlots(target)).find((x) => x.slot === 1)?.prefixHash).toBe(saved.prefixHash);
     const warm = await transport.send({ compiled, model: "tiny", stream: false });
     expect(warm.usage.cachedTokens).toBe(warm.usage.promptTokens - 1);
     const gone = await restoreSlot(target, 1, { prefixHash: "0".repeat(64) }).catch((e: unknown) => e);

@@ -67,35 +67,39 @@ export interface SlotState {
   readonly ms?: number;
 }
 
-const slotAction = async (t: SlotTarget, slot: number, action: "save" | "restore" | "erase", body: JsonObject): Promise<Record<string, unknown>> => {
+/** One request to the server's slot routes (outside `/v1`), with errors as ProviderErrors. */
+const slotRequest = async (t: SlotTarget, method: "GET" | "POST", path: string, body: JsonObject | undefined, what: string): Promise<unknown> => {
   const root = t.url.replace(/\/+$/, "").replace(/\/v1$/, "");
   const f = t.fetch ?? fetch;
   let res: Response;
   try {
-    res = await f(`${root}/slots/${slot}?action=${action}`, {
-      method: "POST",
+    res = await f(`${root}${path}`, {
+      method,
       headers: { ...JSON_HEADERS, ...(t.apiKey ? { authorization: `Bearer ${t.apiKey}` } : {}) },
-      body: JSON.stringify(body),
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       ...(t.signal ? { signal: t.signal } : {}),
     });
   } catch (e) {
-    if (e instanceof Error && e.name === "AbortError") throw providerError("aborted", `slot ${action}: aborted`, { provider: "openai-compatible", cause: e });
-    throw providerError("network", `slot ${action}: ${e instanceof Error ? e.message : String(e)}`, { provider: "openai-compatible", cause: e });
+    if (e instanceof Error && e.name === "AbortError") throw providerError("aborted", `slot ${what}: aborted`, { provider: "openai-compatible", cause: e });
+    throw providerError("network", `slot ${what}: ${e instanceof Error ? e.message : String(e)}`, { provider: "openai-compatible", cause: e });
   }
   const text = await res.text();
-  let json: Record<string, unknown> = {};
+  let json: unknown = {};
   try {
-    json = text === "" ? {} : (JSON.parse(text) as Record<string, unknown>);
+    json = text === "" ? {} : JSON.parse(text);
   } catch {
-    if (res.ok) throw providerError("invalid-response", `slot ${action}: the server answered something that is not JSON`, { provider: "openai-compatible", status: res.status });
+    if (res.ok) throw providerError("invalid-response", `slot ${what}: the server answered something that is not JSON`, { provider: "openai-compatible", status: res.status });
   }
   if (!res.ok) {
-    const err = (json.error ?? {}) as { message?: unknown; code?: unknown; type?: unknown };
+    const err = ((json as { error?: unknown }).error ?? {}) as { message?: unknown; code?: unknown; type?: unknown };
     const code = typeof err.code === "string" ? err.code : typeof err.type === "string" ? err.type : undefined;
     throw failure({ provider: "openai-compatible", status: res.status, message: typeof err.message === "string" ? err.message : text || res.statusText, ...(code ? { providerCode: code } : {}) });
   }
   return json;
 };
+
+const slotAction = async (t: SlotTarget, slot: number, action: "save" | "restore" | "erase", body: JsonObject): Promise<Record<string, unknown>> =>
+  (await slotRequest(t, "POST", `/slots/${slot}?action=${action}`, body, action)) as Record<string, unknown>;
 
 /** llama-server's answer (`n_saved`/`n_written`/`timings.save_ms`, or the restore names) as a SlotState. */
 const slotState = (json: Record<string, unknown>, slot: number, filename: string | undefined, [tokens, bytes, ms]: [string, string, string]): SlotState => {
@@ -127,6 +131,25 @@ export const restoreSlot = async (t: SlotTarget, slot: number, opts: { filename?
     ...(opts.prefixHash !== undefined ? { prefix_hash: opts.prefixHash } : {}),
   });
   return slotState(json, slot, opts.filename, ["n_restored", "n_read", "restore_ms"]);
+};
+
+/** What a slot holds now (`GET /slots`; llama-server lists no prefix hash). */
+export interface SlotInfo {
+  readonly slot: number;
+  readonly tokens: number;
+  readonly prefixHash?: string;
+  readonly cacheKey?: string | null;
+}
+
+export const listSlots = async (t: SlotTarget): Promise<SlotInfo[]> => {
+  const json = await slotRequest(t, "GET", "/slots", undefined, "list");
+  if (!Array.isArray(json)) throw providerError("invalid-response", "slots: GET /slots did not answer a list", { provider: "openai-compatible" });
+  return (json as Record<string, unknown>[]).map((s) => ({
+    slot: n(s.id) ?? -1,
+    tokens: n(s.n_tokens) ?? n((s as { n_past?: unknown }).n_past) ?? 0,
+    ...(typeof s.prefix_hash === "string" ? { prefixHash: s.prefix_hash } : {}),
+    ...(s.cache_key === null || typeof s.cache_key === "string" ? { cacheKey: s.cache_key } : {}),
+  }));
 };
 
 /** Clear a slot's KV cache. */

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { ToolSpec } from "@ctxsync/compile";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { canonicalJson, newEntryId, type DeviceId, type Entry, type EntryId, type EntryInput } from "@ctxsync/core";
+import { newEntryId, type DeviceId, type Entry, type EntryId, type EntryInput } from "@ctxsync/core";
 
 /**
  * Test helpers (not part of the package API, excluded from the build): a wire-capturing `fetch`
@@ -88,29 +88,7 @@ export const sseText = (events: readonly (object | { event: string; data: object
     })
     .join("");
 
-/**
- * The REST `GenerateContentRequest` bytes for a Gemini request in @google/genai's parameter shape
- * (`{model, contents, config}`), in the layout compile uses for every JSON body: request
- * parameters (sorted) first, then systemInstruction, tools, toolConfig, then contents; the model
- * stays outside. Until compile emits the REST body itself, tests build it with this.
- */
-export const geminiRestBody = (request: unknown): string => {
-  const { contents, config = {} } = request as { contents: unknown; config?: Record<string, unknown> };
-  const { systemInstruction, tools, toolConfig, cachedContent, ...generation } = config;
-  const params: Record<string, unknown> = {};
-  if (cachedContent !== undefined) params.cachedContent = cachedContent;
-  if (Object.keys(generation).length > 0) params.generationConfig = generation;
-  const members = [
-    ...Object.keys(params)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(params[k])}`),
-    ...(systemInstruction !== undefined ? [`"systemInstruction":${canonicalJson(systemInstruction)}`] : []),
-    ...(tools !== undefined ? [`"tools":${canonicalJson(tools)}`] : []),
-    ...(toolConfig !== undefined ? [`"toolConfig":${canonicalJson(toolConfig)}`] : []),
-    `"contents":${canonicalJson(contents)}`,
-  ];
-  return `{${members.join(",")}}`;
-};
+export { geminiRestBody } from "./gemini-rest.js";
 
 export const readFixture = (name: string): string => readFileSync(join(FIXTURES, name), "utf8");
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "__fixtures__");

@@ -19,8 +19,9 @@ import { countTokens, streamPieces as chunks } from "./tokenizer.js";
 
 /**
  * OpenAI Chat Completions and Responses (PROVIDERS.md §1–2), one simulator since they share the
- * prompt cache: automatic prefix caching from 1024 tokens in 128-token steps, 5 min idle TTL and
- * ≤ 1 h life in memory (`prompt_cache_retention: "24h"` keeps it a day; gpt-5.6+ `30m`), stored
+ * prompt cache: automatic prefix caching from 1024 tokens in 128-token steps, evicted after 5 min
+ * idle (the earliest of "5–10 minutes"), every hit refreshing it (`prompt_cache_retention: "24h"`
+ * keeps it a day; gpt-5.6+ `30m`), stored
  * responses for 30 days with `previous_response_id` chaining and its documented error, reasoning
  * items whose `encrypted_content` is verified byte-exact when it comes back.
  */
@@ -59,7 +60,7 @@ const familyOf = (model: string) => model.toLowerCase().replace(/-(\d{4}-\d{2}-\
 const retention = (body: Record<string, unknown>, f: ReturnType<SimBase["facts"]>) => {
   const ttl = f.cache.ttlMs;
   if (body.prompt_cache_retention === "24h" && ttl["24h"] !== undefined) return { ttlMs: ttl["24h"], refreshOnHit: true };
-  return { ttlMs: ttl.default, refreshOnHit: f.cache.refreshOnHit, ...(f.cache.maxLifetimeMs !== undefined ? { maxLifetimeMs: f.cache.maxLifetimeMs } : {}) };
+  return { ttlMs: ttl.default, refreshOnHit: f.cache.refreshOnHit };
 };
 
 export const createOpenAISimulator = (o: SimOptions = {}): OpenAISimulator => {

@@ -26,8 +26,6 @@ export interface CacheEntry {
   readonly writtenAt: number;
   lastHitAt: number;
   expiresAt: number;
-  /** Hard end (OpenAI in-memory: ≤ 1 h after the write), or +∞. */
-  readonly endOfLife: number;
   readonly ttlMs: number;
   readonly refreshOnHit: boolean;
 }
@@ -38,7 +36,7 @@ export interface PrefixCache {
   /** Index of the deepest live entry among hashes[from..to] (inclusive, searching down from `to`), or -1. */
   deepest(chain: Chain, now: number, to?: number, from?: number): number;
   /** Write (or extend the life of) the entry at hashes[i]. */
-  write(chain: Chain, i: number, now: number, ttlMs: number, opts?: { refreshOnHit?: boolean; maxLifetimeMs?: number }): void;
+  write(chain: Chain, i: number, now: number, ttlMs: number, opts?: { refreshOnHit?: boolean }): void;
   /** A hit at hashes[i]: refresh entries 0..i that refresh on hit. */
   hit(chain: Chain, i: number, now: number): void;
   get(hash: string, now: number): CacheEntry | undefined;
@@ -62,7 +60,7 @@ export const segment = (key: string): Segment => {
 
 export const createPrefixCache = (): PrefixCache => {
   const entries = new Map<string, CacheEntry>();
-  const live = (e: CacheEntry | undefined, now: number): e is CacheEntry => e !== undefined && now < e.expiresAt && now < e.endOfLife;
+  const live = (e: CacheEntry | undefined, now: number): e is CacheEntry => e !== undefined && now < e.expiresAt;
   let sweepAt = 50_000;
   const sweep = (now: number) => {
     if (entries.size < sweepAt) return;
@@ -93,13 +91,12 @@ export const createPrefixCache = (): PrefixCache => {
       if (hash === undefined) return;
       sweep(now);
       const old = entries.get(hash);
-      const endOfLife = opts.maxLifetimeMs !== undefined ? now + opts.maxLifetimeMs : Number.POSITIVE_INFINITY;
       if (live(old, now)) {
         old.expiresAt = Math.max(old.expiresAt, now + ttlMs);
         old.lastHitAt = now;
         return;
       }
-      entries.set(hash, { tokens: chain.cum[i]!, writtenAt: now, lastHitAt: now, expiresAt: now + ttlMs, endOfLife, ttlMs, refreshOnHit: opts.refreshOnHit ?? true });
+      entries.set(hash, { tokens: chain.cum[i]!, writtenAt: now, lastHitAt: now, expiresAt: now + ttlMs, ttlMs, refreshOnHit: opts.refreshOnHit ?? true });
     },
     hit(chain, i, now) {
       for (let j = i; j >= 0; j--) {
@@ -139,13 +136,13 @@ export const autoCache = (
   cache: PrefixCache,
   chain: Chain,
   now: number,
-  o: { readonly min: number; readonly granularity: number; readonly ttlMs: number; readonly refreshOnHit: boolean; readonly maxLifetimeMs?: number },
+  o: { readonly min: number; readonly granularity: number; readonly ttlMs: number; readonly refreshOnHit: boolean },
 ): AutoCacheResult => {
   const hitIndex = cache.deepest(chain, now);
   const cached = hitIndex >= 0 ? quantize(chain.cum[hitIndex]!, o.min, o.granularity) : 0;
   if (hitIndex >= 0) cache.hit(chain, hitIndex, now);
   if (chain.total < o.min) return { cached, written: 0, hitIndex };
-  const opts = { refreshOnHit: o.refreshOnHit, ...(o.maxLifetimeMs !== undefined ? { maxLifetimeMs: o.maxLifetimeMs } : {}) };
+  const opts = { refreshOnHit: o.refreshOnHit };
   for (let i = Math.max(0, hitIndex + 1); i < chain.hashes.length; i++) if (chain.cum[i]! >= o.min) cache.write(chain, i, now, o.ttlMs, opts);
   return { cached, written: chain.total - cached, hitIndex };
 };
