@@ -80,7 +80,7 @@ describe("replay × simulators, through session.send", () => {
       expect(raw).toContain(JSON.stringify(r.encrypted_content));
       expect(retry!.input.find((i) => i.type === "reasoning" && i.id === r.id)?.encrypted_content).toBe(r.encrypted_content);
     }
-    expect(t3.entry.content.text).toMatch(/^answer/);
+    expect((t3.entry.content as { text: string }).text).toMatch(/^answer/);
     // The next turn does not try the gone response again.
     const t4 = await s.send({ ctx, input: "thanks", stream: false });
     expect(t4.fromScratch).toBeUndefined();
@@ -133,7 +133,7 @@ describe("replay × simulators, through session.send", () => {
         });
         const ctx: RenderContext = { provider: "anthropic", model: "claude-sonnet-4-6", system: SYSTEM, tools: [BASH], options: { cacheTtl: ttl } };
         const t1 = await s.send({ ctx, input: "run the tests", stream: false });
-        const call = t1.entry.content.toolCalls![0]!;
+        const call = (t1.entry.content as unknown as { toolCalls: Array<{ id: string }> }).toolCalls[0]!;
         await idle(s, clock, clock.now() + gapMin * MIN);
         const t2 = await s.send({ ctx, input: [{ kind: "tool_result", content: { callId: call.id, text: "ok: 412 passed" } }], stream: false });
         await s.close();

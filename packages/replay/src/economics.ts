@@ -18,7 +18,6 @@ export interface PriceFacts {
 export interface CacheRuleFacts {
   readonly ttlMs: { readonly default: number } & Readonly<Record<string, number>>;
   readonly refreshOnHit: boolean;
-  readonly maxLifetimeMs?: number;
   readonly minCacheableTokens: number;
   readonly granularity: number;
   readonly warmOutputTokens: number;

@@ -28,7 +28,5 @@ export { extendEconomics, missPrice, pingEconomics, ttlOf } from "./economics.js
 export type { CacheRuleFacts, PriceFacts, ProviderFacts } from "./economics.js";
 export { acquireLease, endLease, localLeaseService, memoryLeaseService, withinDeadline } from "./lease.js";
 export type { AcquireOptions, AcquireResult, HeldLease, LeaseService } from "./lease.js";
-export { listSlots } from "./local-slots.js";
-export type { SlotView } from "./local-slots.js";
 export { isReplayError, replayError, toReplayError } from "./errors.js";
 export type { ReplayError, ReplayErrorCode } from "./errors.js";

@@ -2,12 +2,12 @@
 import * as Y from "yjs";
 import { openCache, openLog, type CacheState, type ConversationLog, type EntryInput } from "@ctxsync/core";
 import { compile, type RenderContext } from "@ctxsync/compile";
-import { createAnthropicTransport, createGeminiTransport, createOpenAIChatTransport, type Transport } from "@ctxsync/providers";
-import { createAnthropicSimulator, createGeminiSimulator, createOpenAISimulator, createVirtualClock, geminiRestBridge, type VirtualClock } from "@ctxsync/testkit";
+import { createAnthropicTransport, createOpenAIChatTransport, factsFor, type Transport } from "@ctxsync/providers";
+import { createAnthropicSimulator, createOpenAISimulator, createVirtualClock, type VirtualClock } from "@ctxsync/testkit";
 import { describe, expect, it } from "vitest";
 import { docHost } from "./doc-host.js";
 import { fixedPolicy, nonePolicy, type KeepWarmPolicy } from "./policy.js";
-import { createReplayer, type ReplayEvent, type Replayer } from "./replayer.js";
+import { createReplayer, type ReplayEvent, type Replayer, type ReplayerOptions } from "./replayer.js";
 
 const MIN = 60_000;
 const SYSTEM = "You keep every device's copy of an agent conversation in step with the log. ".repeat(80);
@@ -22,13 +22,13 @@ interface Rig {
   idle(ms: number): Promise<void>;
 }
 
-const rig = (make: (clock: VirtualClock) => Transport, policy?: KeepWarmPolicy): Rig => {
+const rig = (make: (clock: VirtualClock) => Transport, policy?: KeepWarmPolicy, facts?: ReplayerOptions["facts"]): Rig => {
   const clock = createVirtualClock();
   const log = openLog(new Y.Doc(), { device: "d1" as never });
   const cache = openCache(new Y.Doc());
   const events: ReplayEvent[] = [];
   const transport = make(clock);
-  const replay = createReplayer({ host: docHost({ log, cache, device: "d1", conversation: "c1", now: clock.now }), transport, ...(policy ? { policy } : {}), onEvent: (e) => events.push(e) });
+  const replay = createReplayer({ host: docHost({ log, cache, device: "d1", conversation: "c1", now: clock.now }), transport, ...(policy ? { policy } : {}), ...(facts ? { facts } : {}), onEvent: (e) => events.push(e) });
   return {
     log,
     cache,
@@ -99,23 +99,24 @@ describe("replay loop × simulators", () => {
     expect(r.cache.handles().filter((h) => h.status === "warm")).toHaveLength(2);
   });
 
-  it("stops at OpenAI's maximum lifetime: pings cannot keep a prefix past it", async () => {
-    const r = rig(openai, fixedPolicy(10 * 60 * MIN));
+  it("the fixed warmer pings before every expiry until its one-hour idle bound, then stops", async () => {
+    const r = rig(openai, fixedPolicy());
     await r.turn(ctxOpenAI, user("build it"));
     await r.idle(3 * 60 * MIN);
     const warmups = r.cache.usage().filter((u) => u.purpose === "warmup");
-    // Pings at 5-minute intervals up to the 1-hour life of the write, none after.
+    // A ping 10 s before each 5-minute expiry while idle < 1 h: at 4:50, 9:40, ... 57:50.
     expect(warmups.length).toBe(12);
     expect(warmups.every((u) => u.cachedTokens > 0)).toBe(true);
     expect(r.events.filter((e) => e.type === "keep-warm-stop")).toHaveLength(1);
   });
 
-  it("never pings where a hit does not refresh the cache (Gemini implicit), and schedules nothing", async () => {
-    const r = rig((clock) => {
-      const sim = createGeminiSimulator({ clock, script: () => ({ text: "fine" }) });
-      return geminiRestBridge(createGeminiTransport({ apiKey: "k", baseURL: "http://sim", fetch: sim.fetch, maxRetries: 0, now: clock.now }));
-    }, fixedPolicy());
-    await r.turn({ provider: "gemini", model: "gemini-2.5-flash", system: SYSTEM }, user("hello"));
+  it("never pings where a hit does not refresh the cache, and schedules nothing", async () => {
+    const noRefresh: ReplayerOptions["facts"] = (p, m) => {
+      const f = factsFor(p, m);
+      return { ...f, cache: { ...f.cache, refreshOnHit: false } };
+    };
+    const r = rig(openai, fixedPolicy(), noRefresh);
+    await r.turn(ctxOpenAI, user("hello"));
     expect(r.replay.nextWakeAt()).toBeUndefined();
   });
 

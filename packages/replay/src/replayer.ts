@@ -29,6 +29,7 @@ import {
   costOf,
   factsFor,
   isProviderError,
+  listSlots,
   restoreSlot,
   saveSlot,
   warmOutputTokens,
@@ -43,7 +44,6 @@ import { replayError, toReplayError } from "./errors.js";
 import { createGapModel, type GapKind, type GapModel, type GapModelOptions } from "./gap-model.js";
 import { handleOnPath, isLive, lapsed, observedHandle, rebuilding, rebuilt, supersededBy, touched, type HandleIdentity } from "./handle.js";
 import { acquireLease, endLease, withinDeadline, type LeaseService } from "./lease.js";
-import { listSlots } from "./local-slots.js";
 import { ctxsyncPolicy, type KeepWarmPolicy } from "./policy.js";
 
 /**
@@ -685,7 +685,6 @@ export const createReplayer = (o: ReplayerOptions): Replayer => {
         const margin = marginFor(ttl);
         const econ = pingEconomics(facts, h.tokens, { ...(ttlClass(st.ctx) !== undefined ? { ttlClass: ttlClass(st.ctx)! } : {}) });
         const lastRequestAt = st.lastRequestAt;
-        const hardStop = facts.cache.maxLifetimeMs !== undefined ? h.createdAt + facts.cache.maxLifetimeMs - lastRequestAt : undefined;
         const kind = st.lastKind;
         const keep = policy({
           branch,
@@ -694,7 +693,6 @@ export const createReplayer = (o: ReplayerOptions): Replayer => {
           lapseAtMs: h.expiresAt - lastRequestAt,
           economics: { ...econ, windowMs: Math.max(1, econ.windowMs - margin) },
           survival: (ms) => gapModel.survival(kind, ms),
-          ...(hardStop !== undefined ? { hardStopMs: hardStop } : {}),
         });
         if (!keep) {
           emit({ type: "keep-warm-stop", branch, key: st.key!, idleMs: now - lastRequestAt });

@@ -24,7 +24,6 @@ export {
   createPrefixCache,
   createVirtualClock,
   firstTokens,
-  geminiRestBody,
   geminiRestBridge,
   MISSING_SIGNATURE,
   quantize,
