@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { extendEconomics, missPrice, pingEconomics, type ProviderFacts } from "./economics.js";
 import { createGapModel, DEFAULT_GAP_PRIORS } from "./gap-model.js";
 import { decideKeepWarm, fixedKeepWarm, oracleKeepWarm, type WarmEconomics } from "./keep-warm.js";
+import { simulate, type Gap, type PolicyName } from "./testing/policy-sim.js";
+import { createRng, seedFromEnv } from "@ctxsync/testkit";
 
 const MIN = 60_000;
 const SONNET: ProviderFacts = {
@@ -90,5 +92,45 @@ describe("keep-warm decision", () => {
     const x = extendEconomics(gem, 1_000_000, 30 * MIN);
     expect(x.keepCost).toBeCloseTo(0.5);
     expect(x.benefit).toBeCloseTo(0.27);
+  });
+});
+
+describe("keep-warm across gap laws it was not tuned on (analytic, seeded)", () => {
+  const seed = seedFromEnv(20_26);
+  const rng = createRng(seed);
+  const ln = (median: number, sigma: number) => median * Math.exp(sigma * Math.sqrt(-2 * Math.log(rng.next() || 1e-12)) * Math.cos(2 * Math.PI * rng.next()));
+  const laws: Record<string, () => number> = {
+    exponential: () => -Math.log(1 - rng.next()) * 10 * MIN,
+    pareto: () => 30_000 / Math.pow(1 - rng.next(), 1 / 0.8),
+    bimodal: () => (rng.chance(0.7) ? 30_000 : 120 * MIN),
+    periodic: () => 12 * MIN,
+    uniform: () => rng.next() * 20 * MIN,
+    "always 3 h": () => 180 * MIN,
+    "always 1 min": () => MIN,
+    lognormal: () => ln(8 * MIN, 1),
+  };
+  const tool = () => (rng.chance(0.9) ? ln(3000, 0.9) : ln(4 * MIN, 1));
+  const economics = { benefit: 3.45, keepCost: 0.3, windowMs: 290_000 }; // Anthropic 5 min, per token of prefix
+
+  it(`never far above the better baseline, always below the worse, below both in sum (SEED=${seed})`, () => {
+    const sum = { ctxsync: 0, fixed: 0, none: 0 };
+    for (const [name, law] of Object.entries(laws)) {
+      const sessions: Gap[][] = Array.from({ length: 100 }, () => {
+        const g: Gap[] = Array.from({ length: rng.int(5, 40) }, () => (rng.chance(0.5) ? { kind: "user" as const, ms: law() } : { kind: "tool" as const, ms: tool() }));
+        return rng.chance(0.3) ? [...g, { kind: "user" as const, ms: undefined }] : g;
+      });
+      const cost = (p: PolicyName) => simulate(sessions, p, { economics, maxIdleMs: p === "fixed" ? 60 * MIN : 180 * MIN }).cost;
+      const c = cost("ctxsync");
+      const f = cost("fixed");
+      const n = cost("none");
+      expect(c, `${name} (SEED=${seed}): ctxsync ${c.toFixed(1)}, fixed ${f.toFixed(1)}, none ${n.toFixed(1)}`).toBeLessThanOrEqual(1.15 * Math.min(f, n));
+      expect(c, `${name} (SEED=${seed})`).toBeLessThan(Math.max(f, n));
+      expect(c, `${name} (SEED=${seed})`).toBeGreaterThanOrEqual(cost("oracle"));
+      sum.ctxsync += c;
+      sum.fixed += f;
+      sum.none += n;
+    }
+    expect(sum.ctxsync).toBeLessThan(sum.fixed);
+    expect(sum.ctxsync).toBeLessThan(sum.none);
   });
 });

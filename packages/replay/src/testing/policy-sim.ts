@@ -14,12 +14,10 @@ export interface Gap {
   readonly ms: number | undefined;
 }
 
-export type PolicyName = "ctxsync" | "fixed" | "none" | "oracle" | "ski" | "blend";
+export type PolicyName = "ctxsync" | "fixed" | "none" | "oracle";
 
 export interface SimOptions {
   readonly economics: WarmEconomics;
-  /** blend: keep while the keeps of this gap cost less than this fraction of the benefit, or the model says so. */
-  readonly skiFraction?: number;
   readonly maxIdleMs: number;
   readonly gapModel?: GapModelOptions;
 }
@@ -53,10 +51,7 @@ export const simulateSession = (gaps: readonly Gap[], policy: PolicyName, o: Sim
             ? fixedKeepWarm(lapseAt, o.maxIdleMs)
             : policy === "oracle"
               ? oracleKeepWarm(lapseAt, g.ms, e)
-              : policy === "ski"
-                ? (kept + 1) * e.keepCost <= e.benefit
-                : decideKeepWarm({ survival: (ms) => model.survival(g.kind, ms), lapseAtMs: lapseAt, economics: e, maxIdleMs: o.maxIdleMs }).keep ||
-                  (policy === "blend" && (kept + 1) * e.keepCost <= (o.skiFraction ?? 0.5) * e.benefit);
+              : decideKeepWarm({ survival: (ms) => model.survival(g.kind, ms), lapseAtMs: lapseAt, economics: e, maxIdleMs: o.maxIdleMs }).keep;
       if (!keep) break;
       kept++;
       warmUntil += e.windowMs;
