@@ -63,8 +63,9 @@ const asDeferred = (e: Entry, at: number): PlanItem => {
 };
 
 /**
- * Plan `entries[from..to)`. `from` must be a point where no tool loop is open: 0, or the index of
- * an assistant entry (an assistant turn closes any loop before it).
+ * Plan `entries[from..to)`. `from` and `to` must be points where no tool loop is open: 0, the end,
+ * or the index of an assistant entry (an assistant turn closes any loop before it), so planning a
+ * transcript in ranges gives the items of planning it whole.
  *
  * Tool loops: an assistant turn with tool calls opens a loop; the loop's results follow it
  * directly. Anything else logged before the last result (a user message typed on another device,
@@ -72,9 +73,10 @@ const asDeferred = (e: Entry, at: number): PlanItem => {
  * in its logged order (`entries-moved`). A loop the next assistant turn closes with calls still
  * unanswered gets an error result for each (`missing-tool-result`). The order is a function of the
  * entries up to the loop's last result, so once a loop is complete its rendering never changes —
- * a request compiled then is a prefix of every later one. A transcript that ends inside a loop is
- * planned as it stands (the deferred entries last, `tool-results-pending`): such a request is not
- * one to send, and its tail order changes when the results arrive.
+ * a request compiled then is a prefix of every later one. A transcript that ends inside a loop (a
+ * tool that crashed without a result, or results still to come) gets an error result for each call
+ * still open, then the deferred entries (`tool-results-pending`): the request is one providers
+ * accept, and its tail is rendered again when the real results arrive.
  */
 export const planEntries = (entries: readonly Entry[], from: number, to: number, warnings: WarningSink): PlanItem[] => {
   const out: PlanItem[] = [];
@@ -86,18 +88,18 @@ export const planEntries = (entries: readonly Entry[], from: number, to: number,
         code: "tool-results-pending",
         entryId: loop.assistant.id,
         callIds: loop.pending.map((p) => p.call.id),
-        message: `the transcript ends inside the tool loop of ${loop.assistant.id}: calls ${loop.pending.map((p) => p.call.id).join(", ")} have no result yet`,
+        message: `the transcript ends inside the tool loop of ${loop.assistant.id}: calls ${loop.pending.map((p) => p.call.id).join(", ")} have no result yet; sent as error results (a later result replaces them)`,
       });
-    if (!end)
-      for (const p of loop.pending) {
-        out.push({ kind: "missing", call: p, at });
+    for (const p of loop.pending) {
+      out.push({ kind: "missing", call: p, at });
+      if (!end)
         warnings.push({
           code: "missing-tool-result",
           entryId: loop.assistant.id,
           callId: p.call.id,
           message: `tool call ${p.call.id} of ${loop.assistant.id} has no result before the next assistant turn; sent as an error result`,
         });
-      }
+    }
     if (loop.deferred.length > 0) {
       const ids = loop.deferred.flatMap(itemIds);
       warnings.push({
@@ -133,6 +135,7 @@ export const planEntries = (entries: readonly Entry[], from: number, to: number,
     loop.lastResult = e.id;
     if (loop.pending.length === 0) close(at, false);
   }
-  if (to === entries.length) close(to, true);
+  // A range ends at the end of the transcript, or before an assistant entry, which closes the loop.
+  close(to, to === entries.length);
   return out;
 };

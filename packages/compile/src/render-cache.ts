@@ -61,6 +61,8 @@ interface Out {
   stableTokens: number;
   readonly hasher: Hasher;
   entries: number;
+  /** Warnings of the plan (moved entries, missing results) and of the rendering, kept apart so splitting a history into spans never reorders them. */
+  readonly planEvents: WarningEvent[];
   readonly events: WarningEvent[];
   readonly breakpoints: number[];
 }
@@ -145,7 +147,7 @@ const writeGroup = (o: Out, w: Writing, g: ListGroup, markedItems?: readonly Jso
 const openStream = (renderer: Renderer, env: RenderEnv, w: Writing, server?: ServerState): Out => {
   const events: WarningEvent[] = [];
   const sink = recordTo(events);
-  const base = { prefix: "", body: "", escaped: "", bytes: 0, stableEnd: 0, listCount: 0, items: [], segments: [], tokens: 0, stableTokens: 0, hasher: sha256.create(), entries: 0, events, breakpoints: [] };
+  const base = { prefix: "", body: "", escaped: "", bytes: 0, stableEnd: 0, listCount: 0, items: [], segments: [], tokens: 0, stableTokens: 0, hasher: sha256.create(), entries: 0, planEvents: [], events, breakpoints: [] };
   if (renderer.form === "prompt") {
     const opening = renderer.opening(env, sink);
     const o: Out = { ...base, form: "prompt", opening, marked: false };
@@ -270,12 +272,12 @@ export const renderRequest = (a: RenderArgs): RenderedRequest => {
   const F = lineage.frozen;
   a.check(F);
   const F2 = nextFrontier(renderer, env, entries, F, lineage.state);
-  const tailEvents: WarningEvent[] = [];
-  const tailItems = planEntries(entries, F2, entries.length, recordTo(tailEvents));
+  const tailPlanEvents: WarningEvent[] = [];
+  const tailItems = planEntries(entries, F2, entries.length, recordTo(tailPlanEvents));
   if (F2 > F) {
     const o = lineage.out;
     try {
-      commit(renderer, env, w, o, lineage.state, planEntries(entries, F, F2, recordTo(o.events)), tailItems[0]);
+      commit(renderer, env, w, o, lineage.state, planEntries(entries, F, F2, recordTo(o.planEvents)), tailItems[0]);
     } catch (e) {
       // A half-written memoized part must never be reused.
       if (inner) inner.lineages.splice(inner.lineages.indexOf(lineage), 1);
@@ -285,24 +287,25 @@ export const renderRequest = (a: RenderArgs): RenderedRequest => {
     lineage.frozen = F2;
     lineage.lastId = entries[F2 - 1]!.id;
   }
-  return renderTail(a, w, lineage.out, renderer.fork(lineage.state), tailItems, pre, tailEvents, undefined);
+  return renderTail(a, w, lineage.out, renderer.fork(lineage.state), tailItems, pre, tailPlanEvents, undefined);
 };
 
 /** A request that relies on provider-held state: only the items after the held part, rendered once. */
 const renderServer = (a: RenderArgs, w: Writing, pre: WarningEvent[], s: ServerStart): RenderedRequest => {
   const { renderer, env, entries } = a;
   const o = openStream(renderer, env, w, s.server);
-  const events: WarningEvent[] = [];
-  const items = planEntries(entries, s.planFrom, entries.length, recordTo(events)).filter((i) => i.at > s.heldThrough);
-  return renderTail(a, w, o, renderer.init(env), items, pre, events, s.server);
+  const planEvents: WarningEvent[] = [];
+  const items = planEntries(entries, s.planFrom, entries.length, recordTo(planEvents)).filter((i) => i.at > s.heldThrough);
+  return renderTail(a, w, o, renderer.init(env), items, pre, planEvents, s.server);
 };
 
 /** The tail after the memoized part, and the request, manifest and warnings of the whole. */
-const renderTail = (a: RenderArgs, w: Writing, o: Out, state: unknown, items: readonly PlanItem[], pre: readonly WarningEvent[], tailEvents: WarningEvent[], server: ServerState | undefined): RenderedRequest => {
+const renderTail = (a: RenderArgs, w: Writing, o: Out, state: unknown, items: readonly PlanItem[], pre: readonly WarningEvent[], tailPlanEvents: readonly WarningEvent[], server: ServerState | undefined): RenderedRequest => {
   const { renderer, env, entries } = a;
+  const tailEvents: WarningEvent[] = [];
   const c = { env, state, warnings: recordTo(tailEvents), last: true };
   // The tail is written into a scratch stream that starts where the memoized part ends.
-  const t: Out = { ...o, prefix: "", body: "", escaped: "", items: [], segments: [], tokens: 0, stableTokens: 0, entries: 0, events: tailEvents, breakpoints: [], hasher: o.hasher.clone() };
+  const t: Out = { ...o, prefix: "", body: "", escaped: "", items: [], segments: [], tokens: 0, stableTokens: 0, entries: 0, planEvents: [], events: tailEvents, breakpoints: [], hasher: o.hasher.clone() };
   const segmentsBefore = o.segments.length;
   const offsetSegments = (segs: ManifestSegment[]): ManifestSegment[] => segs.map((s, i) => ({ ...s, index: segmentsBefore + i }));
   let request: () => unknown;
@@ -372,6 +375,8 @@ const renderTail = (a: RenderArgs, w: Writing, o: Out, state: unknown, items: re
   });
   const frozenEvents = o.events;
   const eventCount = frozenEvents.length;
+  const frozenPlanEvents = o.planEvents;
+  const planEventCount = frozenPlanEvents.length;
   let warnings: CompileWarning[] | undefined;
   let req: unknown;
   let built = false;
@@ -387,7 +392,7 @@ const renderTail = (a: RenderArgs, w: Writing, o: Out, state: unknown, items: re
     prefix: t.prefix,
     manifest,
     get warnings() {
-      return (warnings ??= foldWarnings([pre, frozenEvents.slice(0, eventCount), tailEvents]));
+      return (warnings ??= foldWarnings([pre, frozenPlanEvents.slice(0, planEventCount), tailPlanEvents, frozenEvents.slice(0, eventCount), tailEvents]));
     },
   };
 };

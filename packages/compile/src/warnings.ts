@@ -64,7 +64,7 @@ export type CompileWarning =
       readonly message: string;
     }
   | {
-      /** The transcript ends inside a tool loop: the request has calls without results (providers refuse it). */
+      /** The transcript ends inside a tool loop: error results stand in for the calls still open (the real ones replace them later). */
       readonly code: "tool-results-pending";
       readonly entryId: EntryId;
       readonly callIds: readonly string[];
