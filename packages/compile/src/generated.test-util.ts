@@ -47,8 +47,9 @@ export const generateHistory = (rand: () => number, opts: GenerateOptions = {}):
   const blobs = new Map<EntryId, HiddenBlob[]>();
   const producedBy = new Map<EntryId, string>();
   let n = 0;
-  const append = (input: EntryInput, device = "dlaptop", meta: { provider?: string; model?: string } = {}): Entry =>
-    log.append("main", input, { id: asEntryId(`g${++n}`), time: clock, device: asDeviceId(device), ...meta });
+  // Which device logged an entry is metadata, never rendered: the interleaving is what matters.
+  const append = (input: EntryInput, _device = "dlaptop", meta: { provider?: string; model?: string } = {}): Entry =>
+    log.append("main", input, { id: asEntryId(`g${++n}`), time: clock, ...meta });
   const usedIds: string[] = [];
   let producer: (typeof PRODUCERS)[number] = pick(rand, PRODUCERS);
   const text = (base: string): string => {

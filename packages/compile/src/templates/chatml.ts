@@ -83,24 +83,26 @@ const chatmlSpan = (mode: ChatmlMode, c: SpanContext<ChatmlState>, items: readon
         const e = i.entry;
         const r = e.content.reasoning;
         const text = e.content.text;
+        // A turn as the stock template writes one after the last real query: a think block when it
+        // has reasoning (newlines around it stripped, as Python's `strip('\n')` does), or when it is the last message.
+        const thought = (isLast: boolean) => (isLast || (r !== undefined && r !== "") ? `<think>\n${stripNewlines(r ?? "")}\n</think>\n\n${text.replace(/^\n+/, "")}` : undefined);
         let head: string;
         let withReasoning = false;
         if (mode.stock) {
-          // The stock template: reasoning only after the last real query (the last message always gets a think block).
+          // The stock template: that form only after the last real query; before it, the reasoning is dropped.
           const after = c.last && (lastQuery >= 0 ? k > lastQuery : anyQueryBefore);
           const isLast = c.last && k === items.length - 1 && next === undefined;
-          if (after && (isLast || (r !== undefined && r !== ""))) {
-            head = `<think>\n${stripNewlines(r ?? "")}\n</think>\n\n${text.replace(/^\n+/, "")}`;
-            withReasoning = r !== undefined;
-          } else {
-            if (r !== undefined)
-              w.merged("reasoning-dropped-by-template", e.id, "the stock Qwen3 template drops reasoning of turns before the last user query: the prefix breaks at the first of them");
-            head = text;
-          }
+          const t = after ? thought(isLast) : undefined;
+          if (t === undefined && r !== undefined && r !== "" && !after)
+            w.merged("reasoning-dropped-by-template", e.id, "the stock Qwen3 template drops reasoning of turns before the last user query: the prefix breaks at the first of them");
+          head = t ?? text;
+          withReasoning = t !== undefined && r !== undefined && r !== "";
         } else {
-          const think = r !== undefined ? `<think>\n${r}\n</think>\n\n` : !mode.enableThinking ? EMPTY_THINK : "";
-          withReasoning = r !== undefined;
-          head = `${think}${text}`;
+          // Kept mode: every turn in that form (the stock template with every turn after the last query),
+          // so a turn renders as the model wrote it and the next prompt extends this one.
+          const t = thought(false);
+          withReasoning = t !== undefined;
+          head = t ?? (!mode.enableThinking ? `${EMPTY_THINK}${text}` : text);
         }
         const calls = (e.content.toolCalls ?? [])
           .map((tc, j) => `${j > 0 || text !== "" ? "\n" : ""}<tool_call>\n{"name": "${tc.name}", "arguments": ${toolCallArgumentsText(tc)}}\n</tool_call>`)
