@@ -28,7 +28,7 @@ export { OUTPUT_ITEM_KIND, REASONING_KIND, RESPONSE_KIND } from "./renderers/ope
 export type { OpenAIResponsesRequest, ResponsesInputItem, ResponsesTool } from "./renderers/openai-responses.js";
 export { DEFAULT_MAX_TOKENS, REDACTED_KIND, THINKING_KIND } from "./renderers/anthropic.js";
 export type { AnthropicBlock, AnthropicMessage, AnthropicRequest, AnthropicTool, CacheControl } from "./renderers/anthropic.js";
-export { geminiModelName, PLACEHOLDER_SIGNATURE, THOUGHT_SIGNATURE_KIND } from "./renderers/gemini.js";
+export { geminiModelName, PLACEHOLDER_SIGNATURE, THOUGHT_SIGNATURE_KIND, toGenaiParameters } from "./renderers/gemini.js";
 export type { GeminiContent, GeminiPart, GeminiRequest } from "./renderers/gemini.js";
 export { isLegacyReasoner } from "./renderers/deepseek.js";
 export type { DeepSeekMessage, DeepSeekRequest } from "./renderers/deepseek.js";

@@ -171,3 +171,14 @@ export const gemini: JsonRenderer<undefined> = {
       };
     }),
 };
+
+/**
+ * The same request as `@google/genai` parameters (`GenerateContentParameters`): what to pass to
+ * `ai.models.generateContent` when using the SDK. The SDK serializes its own JSON — the same JSON
+ * value as `body`, with its own member order (docs/compile.md: the Gemini choice); to send `body`'s
+ * exact bytes, POST it to `…/v1beta/models/{model}:generateContent` yourself.
+ */
+export const toGenaiParameters = (model: string, request: GeminiRequest): { model: string; contents: GeminiContent[]; config: JsonObject } => {
+  const { contents, generationConfig, ...rest } = request;
+  return { model, contents, config: { ...(rest as JsonObject), ...(generationConfig ?? {}) } };
+};
