@@ -34,6 +34,9 @@ interface Lineage {
   /** Entries rendered into the memoized part: `entries[0..frozen)`; `frozen` is 0 or the index of an assistant entry. */
   frozen: number;
   lastId: EntryId | null;
+  /** The entries at 0 and frozen-1 when they were memoized (to tell this history from another with the same ids). */
+  first: Entry | null;
+  last: Entry | null;
   readonly ids: Set<EntryId>;
   readonly state: unknown;
   readonly out: Out;
@@ -190,6 +193,20 @@ const breakpointGroups = (groups: readonly ListGroup[]): Set<number> => {
   return out;
 };
 
+/**
+ * Whether `entries` continues the memoized history: the entry where it ends is in the same place.
+ * A transcript is a path (each entry the child of the one before), so the entry at `frozen - 1`
+ * names everything before it — entry ids are unique; the content and first entry are compared too,
+ * so a history from another log that reuses ids (imports, tests) is never taken for this one.
+ */
+const extends_ = (entries: readonly Entry[], l: Lineage): boolean => {
+  if (l.frozen === 0) return true;
+  if (l.frozen > entries.length) return false;
+  const e = entries[l.frozen - 1]!;
+  if (e === l.last && entries[0] === l.first) return true;
+  return e.id === l.lastId && entries[0]?.id === l.first?.id && canonicalJson(e.content) === canonicalJson(l.last!.content) && canonicalJson(entries[0]!.content) === canonicalJson(l.first!.content);
+};
+
 /** The first index in [from, n) of the second-to-last assistant entry (0 before two assistant turns exist). */
 const nextFrontier = (renderer: Renderer, env: RenderEnv, entries: readonly Entry[], from: number, state: unknown): number => {
   let last = -1;
@@ -256,11 +273,9 @@ export const renderRequest = (a: RenderArgs): RenderedRequest => {
   }
   const key = `${renderer.version}\u0000${env.renderContextHash}\u0000${a.key}`;
   const inner = a.cache ? internals.get(a.cache) : undefined;
-  let lineage = inner?.lineages
-    .filter((l) => l.key === key && l.frozen <= entries.length && (l.frozen === 0 || entries[l.frozen - 1]?.id === l.lastId))
-    .sort((x, y) => y.frozen - x.frozen)[0];
+  let lineage = inner?.lineages.filter((l) => l.key === key && extends_(entries, l)).sort((x, y) => y.frozen - x.frozen)[0];
   if (!lineage) {
-    lineage = { key, frozen: 0, lastId: null, ids: new Set(), state: renderer.init(env), out: openStream(renderer, env, w) };
+    lineage = { key, frozen: 0, lastId: null, first: null, last: null, ids: new Set(), state: renderer.init(env), out: openStream(renderer, env, w) };
     if (inner) {
       inner.lineages.push(lineage);
       if (inner.lineages.length > inner.max) inner.lineages.shift();
@@ -286,6 +301,8 @@ export const renderRequest = (a: RenderArgs): RenderedRequest => {
     for (let i = F; i < F2; i++) lineage.ids.add(entries[i]!.id);
     lineage.frozen = F2;
     lineage.lastId = entries[F2 - 1]!.id;
+    lineage.first = entries[0]!;
+    lineage.last = entries[F2 - 1]!;
   }
   return renderTail(a, w, lineage.out, renderer.fork(lineage.state), tailItems, pre, tailPlanEvents, undefined);
 };
