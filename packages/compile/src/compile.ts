@@ -128,9 +128,9 @@ export function compile(transcript: readonly Entry[], ctx: RenderContext, opts: 
         paramsHash: sha256Hex(canonicalJson(n.options)),
       },
       check: (from) => checkTranscript(transcript, from),
-      lint: opts.lint !== false ? lintStatic(n) : [],
+      lint: () => (opts.lint !== false ? lintStatic(n) : []),
       ...(opts.cache ? { cache: opts.cache } : {}),
-      key: [opts.conversation ?? "", opts.branch ?? "", identityOf(opts.hidden), identityOf(opts.sameModelFamily), identityOf(opts.tokenizer as object | undefined)].join("\u0000"),
+      key: [opts.conversation ?? "", opts.branch ?? "", opts.lint === false ? 0 : 1, identityOf(opts.hidden), identityOf(opts.sameModelFamily), identityOf(opts.tokenizer as object | undefined)].join("\u0000"),
     });
     return {
       provider: n.provider,

@@ -40,6 +40,7 @@ interface Lineage {
   readonly ids: Set<EntryId>;
   readonly state: unknown;
   readonly out: Out;
+  readonly lint: readonly CompileWarning[];
 }
 
 /** A byte stream being written: the memoized part of a lineage, or a whole one-off request. */
@@ -250,8 +251,8 @@ export interface RenderArgs {
   readonly meta: ManifestMeta;
   /** Validates `entries[from..]` (entries before `from` were validated when they were memoized). */
   readonly check: (from: number) => void;
-  /** Warnings found before rendering (the static part's lint). */
-  readonly lint: readonly CompileWarning[];
+  /** Warnings about the static part (its lint): computed once per memoized history. */
+  readonly lint: () => readonly CompileWarning[];
   readonly cache?: RenderCache;
   /** Everything besides the render context that changes the output: options identities. */
   readonly key: string;
@@ -265,17 +266,17 @@ export interface RenderArgs {
 export const renderRequest = (a: RenderArgs): RenderedRequest => {
   const { renderer, env, entries } = a;
   const w: Writing = { tokenizer: a.tokenizer };
-  const pre: WarningEvent[] = [...a.lint];
-  const server = renderer.form === "json" ? renderer.server?.(env, entries, recordTo(pre)) : undefined;
+  const serverEvents: WarningEvent[] = [];
+  const server = renderer.form === "json" ? renderer.server?.(env, entries, recordTo(serverEvents)) : undefined;
   if (server) {
     a.check(0);
-    return renderServer(a, w, pre, server);
+    return renderServer(a, w, [...a.lint(), ...serverEvents], server);
   }
   const key = `${renderer.version}\u0000${env.renderContextHash}\u0000${a.key}`;
   const inner = a.cache ? internals.get(a.cache) : undefined;
   let lineage = inner?.lineages.filter((l) => l.key === key && extends_(entries, l)).sort((x, y) => y.frozen - x.frozen)[0];
   if (!lineage) {
-    lineage = { key, frozen: 0, lastId: null, first: null, last: null, ids: new Set(), state: renderer.init(env), out: openStream(renderer, env, w) };
+    lineage = { key, frozen: 0, lastId: null, first: null, last: null, ids: new Set(), state: renderer.init(env), out: openStream(renderer, env, w), lint: a.lint() };
     if (inner) {
       inner.lineages.push(lineage);
       if (inner.lineages.length > inner.max) inner.lineages.shift();
@@ -304,7 +305,7 @@ export const renderRequest = (a: RenderArgs): RenderedRequest => {
     lineage.first = entries[0]!;
     lineage.last = entries[F2 - 1]!;
   }
-  return renderTail(a, w, lineage.out, renderer.fork(lineage.state), tailItems, pre, tailPlanEvents, undefined);
+  return renderTail(a, w, lineage.out, renderer.fork(lineage.state), tailItems, [...lineage.lint, ...serverEvents], tailPlanEvents, undefined);
 };
 
 /** A request that relies on provider-held state: only the items after the held part, rendered once. */
@@ -338,9 +339,15 @@ const renderTail = (a: RenderArgs, w: Writing, o: Out, state: unknown, items: re
     const prompt = o.prefix + t.prefix;
     const model = env.ctx.model;
     const req = { ...opening.params, model, prompt };
-    const keys = Object.keys(req).sort();
-    const escaped = o.escaped + t.escaped;
-    t.body = `{${keys.map((k) => (k === "prompt" ? `"prompt":"${escaped}"` : member(k, (req as JsonObject)[k]!))).join(",")}}`;
+    // `+` only: the memoized prompt is a rope, and Array#join would copy all of it.
+    let body = "{";
+    Object.keys(req)
+      .sort()
+      .forEach((k, i) => {
+        body += i > 0 ? "," : "";
+        body += k === "prompt" ? `"prompt":"` + o.escaped + t.escaped + `"` : member(k, (req as JsonObject)[k]!);
+      });
+    t.body = body + "}";
     t.prefix = prompt;
     closing = "";
     request = () => req;
