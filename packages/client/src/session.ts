@@ -3,6 +3,8 @@ import * as Y from "yjs";
 import {
   LOCAL_ORIGIN,
   docNames,
+  HIDDEN_ROOTS,
+  insertedValues,
   isConversationId,
   MAIN,
   newDeviceId,
@@ -29,7 +31,7 @@ import {
   type Note,
   type UsageRecord,
 } from "@ctxsync/core";
-import { compile as compileTranscript, isCompileError, type CompileOptions, type CompileResult, type RenderContext, type RendererId, type RequestByRenderer } from "@ctxsync/compile";
+import { compile as compileTranscript, createRenderCache, isCompileError, type CompileOptions, type CompileResult, type RenderContext, type RendererId, type RequestByRenderer } from "@ctxsync/compile";
 import { canWrite, syncError, type Scope, type SyncError } from "@ctxsync/protocol";
 import { connectDoc, type DocConnection, type WebSocketLike } from "./connection.js";
 import { toClientError } from "./errors.js";
@@ -212,6 +214,14 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
   const log: ConversationLog = openLog(docs.log, { device: device as never, now });
   const cache: CacheState = openCache(docs.cache);
   const hidden: HiddenState | undefined = docs.hidden ? openHidden(docs.hidden) : undefined;
+  // Compiles of a branch are memoized (a request after an append renders only the last turns); a blob
+  // that arrives for an entry compiled before (C/hidden synced after C) makes it render that history again.
+  const renderCache = createRenderCache();
+  const hiddenLookup = hidden ? (id: EntryId) => hidden.blobs(id) : undefined;
+  if (docs.hidden) {
+    const yBlobs = docs.hidden.getArray<HiddenBlob>(HIDDEN_ROOTS.blobs);
+    yBlobs.observe((_, tr) => renderCache.invalidate(insertedValues(tr, yBlobs).map((b) => b.entry)));
+  }
   reconcile(log);
 
   let current = o.branch ?? MAIN;
@@ -414,7 +424,8 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
           ...rest,
           conversation: o.conversation,
           branch,
-          ...(hidden ? { hidden: (id: EntryId) => hidden.blobs(id) } : {}),
+          cache: rest.cache ?? renderCache,
+          ...(hiddenLookup ? { hidden: hiddenLookup } : {}),
         });
       } catch (e) {
         if (isCompileError(e)) throw syncError("bad-request", e.message, { compileCode: e.code });
