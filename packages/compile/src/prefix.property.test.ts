@@ -20,7 +20,6 @@ const CONFIGS: Record<string, Config> = {
   "openai-chat explicit breakpoints": { provider: "openai-chat", model: "gpt-5.6", options: { explicitBreakpoints: true } },
   "openai-responses": { provider: "openai-responses", model: "gpt-5.4" },
   anthropic: { provider: "anthropic", model: "claude-sonnet-4-5-20250929", options: { params: { max_tokens: 1024 } } },
-  "anthropic thinking": { provider: "anthropic", model: "claude-sonnet-4-5-20250929", options: { params: { max_tokens: 4096, thinking: { type: "enabled", budget_tokens: 1024 } } } },
   gemini: { provider: "gemini", model: "gemini-3-pro", options: { params: { generationConfig: { temperature: 0 } } } },
   deepseek: { provider: "deepseek", model: "deepseek-chat" },
   chatml: { provider: "chatml", model: "local" },
@@ -38,7 +37,7 @@ const withoutReasoning = (entries: readonly Entry[]): Entry[] =>
   });
 
 // Renderers whose breakpoint markers move: the previous newest breakpoint must be read back.
-const MARKED = new Set(["anthropic", "anthropic thinking", "openai-chat explicit breakpoints"]);
+const MARKED = new Set(["anthropic", "openai-chat explicit breakpoints"]);
 
 const turns = (t: LoadedTrace, cfg: Config, each: (k: number, r: CompileResult) => void, cache?: RenderCache): void => {
   const ctx: RenderContext = { ...cfg, ...(t.system !== undefined ? { system: t.system } : {}), tools: t.tools };
