@@ -31,8 +31,8 @@ export type {
 export { branchProblem, forkBranchName, MAIN, RECONCILER } from "./branch.js";
 export type { Branch } from "./branch.js";
 export type { Note } from "./note.js";
-export { CACHE_ROOTS, docNames, HIDDEN_ROOTS, LOG_ROOTS, parseDocName } from "./names.js";
-export type { DocKind, DocNames } from "./names.js";
+export { CACHE_ROOTS, HIDDEN_ROOTS, LOG_ROOTS } from "./names.js";
+export type { DocKind } from "./names.js";
 export { createLogIndex } from "./log-index.js";
 export type { LogIndex } from "./log-index.js";
 export { appendTo, LOCAL_ORIGIN, openLog } from "./log.js";

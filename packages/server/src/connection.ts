@@ -1,7 +1,6 @@
-import { parseDocName, type DocKind } from "@ctxsync/core";
-import { CLOSE_CODES, closeReason, isSyncError, syncError, toSyncError, type SyncError } from "@ctxsync/protocol";
+import type { DocKind } from "@ctxsync/core";
+import { CLOSE_CODES, closeReason, decodeMessage, isSyncError, parseDocName, syncError, toSyncError, type SyncError } from "@ctxsync/protocol";
 import type { Access } from "./auth.js";
-import { decodeMessage } from "./messages.js";
 import type { Room, RoomPeer } from "./room.js";
 import type { SyncServer } from "./sync-server.js";
 

@@ -7,20 +7,7 @@ export { openConnection } from "./connection.js";
 export type { PeerHandlers, PeerSocket } from "./connection.js";
 export { createLogger, isLogLevel, silentLogger } from "./logger.js";
 export type { LogFields, Logger, LogLevel } from "./logger.js";
-export {
-  decodeMessage,
-  encodeAwareness,
-  encodeQueryAwareness,
-  encodeSyncStep1,
-  encodeSyncStep2,
-  encodeSyncUpdate,
-  isNoopUpdate,
-  MESSAGE_AUTH,
-  MESSAGE_AWARENESS,
-  MESSAGE_QUERY_AWARENESS,
-  MESSAGE_SYNC,
-} from "./messages.js";
-export type { Incoming } from "./messages.js";
+export { isNoopUpdate } from "./noop-update.js";
 export { createMetrics } from "./metrics.js";
 export type { Counter, Histogram, Metrics } from "./metrics.js";
 export { serveNode } from "./node.js";

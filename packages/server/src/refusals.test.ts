@@ -6,7 +6,7 @@ import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { openCache, openHidden, openLog, type EntryId } from "@ctxsync/core";
 import { canRead, canWrite, CLOSE_CODES, signToken, type Scope } from "@ctxsync/protocol";
-import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate } from "./messages.js";
+import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate } from "@ctxsync/protocol";
 import { captureUpdate, rawClient, startTestServer, waitFor, type RawClient, type TestServer } from "./testing/harness.js";
 import { prng, storedDoc, storedJson, USAGE } from "./testing/fixtures.js";
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { BranchInfo } from "../session.js";
+import type { BranchInfo } from "../session-types.js";
 import { memoryStorage, openSession } from "../node.js";
 import type { Entry } from "@ctxsync/core";
 import type { TestServer } from "./server.js";

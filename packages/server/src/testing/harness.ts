@@ -5,7 +5,7 @@ import WebSocket from "ws";
 import * as Y from "yjs";
 import type { Limits, Timings } from "../config.js";
 import { createLogger, silentLogger } from "../logger.js";
-import { encodeSyncStep1, encodeSyncUpdate } from "../messages.js";
+import { encodeSyncStep1, encodeSyncUpdate } from "@ctxsync/protocol";
 import { serveNode, type NodeServer } from "../node.js";
 import { createSqliteStore } from "../storage/sqlite.js";
 import type { DocStore } from "../storage/types.js";

@@ -1,8 +1,7 @@
 import * as decoding from "lib0/decoding";
 import * as encoding from "lib0/encoding";
 import * as Y from "yjs";
-import { syncError } from "@ctxsync/protocol";
-import { decodeUpdate, type DecodedUpdate } from "@ctxsync/core";
+import { syncError } from "./errors.js";
 
 /**
  * The y-websocket wire format (y-protocols): each binary frame holds one message,
@@ -85,29 +84,3 @@ export const encodeAwareness = (update: Uint8Array) =>
     encoding.writeVarUint8Array(e, update);
   });
 export const encodeQueryAwareness = () => build((e) => encoding.writeVarUint(e, MESSAGE_QUERY_AWARENESS));
-
-/**
- * Does `update` carry nothing `doc` lacks? A read-only client answers the server's step 1 with a
- * step 2 that holds no new structs but (Yjs always sends it) its whole delete set; that must not
- * count as a write. Cost is proportional to the update.
- */
-export const isNoopUpdate = (doc: Y.Doc, update: Uint8Array | DecodedUpdate): boolean => {
-  const { structs, ds } = update instanceof Uint8Array ? decodeUpdate(update) : update;
-  for (const s of structs) {
-    if (s instanceof Y.Skip) continue;
-    if (s.id.clock + s.length > Y.getState(doc.store, s.id.client)) return false;
-  }
-  for (const [client, ranges] of ds.clients) {
-    const known = Y.getState(doc.store, client);
-    for (const { clock, len } of ranges) {
-      if (clock + len > known) return false;
-      let c = clock;
-      while (c < clock + len) {
-        const item = Y.getItem(doc.store, Y.createID(client, c)) as { deleted: boolean; id: Y.ID; length: number };
-        if (!item.deleted) return false;
-        c = item.id.clock + item.length;
-      }
-    }
-  }
-  return true;
-};
