@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import { openLog } from "@ctxsync/core";
 import { signToken } from "@ctxsync/protocol";
-import { createSqliteStore } from "@ctxsync/server";
+import { createSqliteStore } from "@ctxsync/server/sqlite";
 import { eventually, startPeer, startServerProcess, type PeerProc, type ServerProc } from "./testing/processes.js";
 
 const cleanup: Array<() => void | Promise<unknown>> = [];

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { fsStorage, openSession, type Session } from "./node.js";
-import { onServer, waitFor } from "./testing/helpers.js";
-import { startTestServer, type TestServer } from "./testing/server.js";
+import { fsStorage, openSession, type Session } from "@ctxsync/client/node";
+import { onServer, waitFor } from "./support/helpers.js";
+import { startTestServer, type TestServer } from "@ctxsync/server/testing";
 
 let server: TestServer;
 const dirs: string[] = [];
@@ -19,19 +19,19 @@ let n = 0;
 const conv = () => `conv${Date.now().toString(36)}${n++}`;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ secret: "test-secret" });
 });
 afterEach(async () => {
   await Promise.all(sessions.splice(0).map((s) => s.close()));
   await server.start();
 });
 afterAll(async () => {
-  await server.destroy();
+  await server.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 const open = (c: string, extra: Partial<Parameters<typeof openSession>[0]> = {}) =>
-  openSession({ conversation: c, url: server.url, token: server.token(c), storage: fsStorage({ dir: tempDir() }), maxBackoffMs: 300, ...extra }).then(track);
+  openSession({ conversation: c, url: server.wsUrl, token: server.token(c), storage: fsStorage({ dir: tempDir() }), maxBackoffMs: 300, ...extra }).then(track);
 
 describe("offline-first sync", () => {
   it("a device appends 200 entries while the server is down; when it comes up the server has all of them", async () => {

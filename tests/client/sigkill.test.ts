@@ -2,26 +2,26 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { fsStorage, openSession } from "./node.js";
-import { killChildren, onServer, runTs } from "./testing/helpers.js";
-import { startTestServer, type TestServer } from "./testing/server.js";
+import { fsStorage, openSession } from "@ctxsync/client/node";
+import { killChildren, onServer, runTs } from "./support/helpers.js";
+import { startTestServer, type TestServer } from "@ctxsync/server/testing";
 
 let server: TestServer;
 const dir = mkdtempSync(join(tmpdir(), "ctxsync-kill-"));
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ secret: "test-secret" });
 });
 afterAll(async () => {
   killChildren();
-  await server.destroy();
+  await server.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 it("a client killed with SIGKILL right after an append returned finds the entry in storage on restart and syncs it", async () => {
   await server.stop(); // nothing can leave the process: only local storage can keep the entries
   const conversation = `kill${Date.now().toString(36)}`;
-  const child = runTs("append-child.ts", [dir, server.url, conversation, server.token(conversation)]);
+  const child = runTs("append-child.ts", [dir, server.wsUrl, conversation, server.token(conversation)]);
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const acknowledged = await new Promise<string[]>((resolve, reject) => {
@@ -48,7 +48,7 @@ it("a client killed with SIGKILL right after an append returned finds the entry 
 
   // Then with the server up: they reach the server.
   await server.start();
-  const online = await openSession({ conversation, url: server.url, token: server.token(conversation), storage: fsStorage({ dir }) });
+  const online = await openSession({ conversation, url: server.wsUrl, token: server.token(conversation), storage: fsStorage({ dir }) });
   await online.whenSynced();
   await online.close();
   const onServerIds = (await onServer(server, conversation)).main.map((e) => e.id);

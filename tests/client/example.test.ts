@@ -2,29 +2,29 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { runAgentLoop } from "../examples/agent-loop.js";
-import { memoryStorage, openSession } from "./node.js";
-import { waitFor } from "./testing/helpers.js";
-import { startTestServer, type TestServer } from "./testing/server.js";
+import { runAgentLoop } from "../../packages/client/examples/agent-loop.js";
+import { memoryStorage, openSession } from "@ctxsync/client/node";
+import { waitFor } from "./support/helpers.js";
+import { startTestServer, type TestServer } from "@ctxsync/server/testing";
 
 let server: TestServer;
 const dir = mkdtempSync(join(tmpdir(), "ctxsync-example-"));
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ secret: "test-secret" });
 });
 afterAll(async () => {
-  await server.destroy();
+  await server.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 it("the docs' agent loop runs against the server and another device sees its turns", async () => {
   const lines: string[] = [];
-  const session = await runAgentLoop({ dir, conversation: "example", question: "How many files?", url: server.url, token: server.token("example"), log: (l) => lines.push(l) });
+  const session = await runAgentLoop({ dir, conversation: "example", question: "How many files?", url: server.wsUrl, token: server.token("example"), log: (l) => lines.push(l) });
   await session.whenSynced();
   expect(session.transcript().map((e) => e.kind)).toEqual(["user", "assistant", "tool_result", "assistant"]);
   expect(session.usage()).toHaveLength(2);
   expect(lines.some((l) => l.startsWith("request 1:"))).toBe(true);
-  const other = await openSession({ conversation: "example", url: server.url, token: server.token("example"), storage: memoryStorage(), device: "phone" });
+  const other = await openSession({ conversation: "example", url: server.wsUrl, token: server.token("example"), storage: memoryStorage(), device: "phone" });
   await other.whenSynced();
   expect(other.transcript()).toEqual(session.transcript());
   await waitFor(() => other.driver() !== undefined, "the agent's lease to show");

@@ -1,6 +1,6 @@
 // The page the browser test loads (bundled with esbuild): the client with IndexedDB storage
 // through idb-keyval, no fakes. Query: ?sync=<ws url>&conv=<id>&db=<idb name>&device=<id>.
-import { idbStorage, openSession, runStorageConformance, type Session } from "../browser.js";
+import { idbStorage, openSession, runStorageConformance, type Session } from "@ctxsync/client/browser";
 
 const q = new URLSearchParams(location.search);
 const list = document.getElementById("entries")!;

@@ -6,8 +6,8 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { onServer } from "./testing/helpers.js";
-import { startTestServer, type TestServer } from "./testing/server.js";
+import { onServer } from "./support/helpers.js";
+import { startTestServer, type TestServer } from "@ctxsync/server/testing";
 
 const CHROMIUM = "/usr/bin/chromium";
 const here = dirname(fileURLToPath(import.meta.url));
@@ -27,7 +27,7 @@ describe.skipIf(missing && !required)("browser client (real Chromium, IndexedDB 
   beforeAll(async () => {
     if (missing) throw new Error(`CTXSYNC_REQUIRE_SERVICES=1 but ${CHROMIUM} is missing`);
     const bundle = await build({
-      entryPoints: [join(here, "testing", "browser-page.ts")],
+      entryPoints: [join(here, "support", "browser-page.ts")],
       bundle: true,
       format: "esm",
       platform: "browser",
@@ -44,7 +44,7 @@ describe.skipIf(missing && !required)("browser client (real Chromium, IndexedDB 
     });
     await new Promise<void>((r) => web.listen(0, "127.0.0.1", r));
     origin = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
-    sync = await startTestServer();
+    sync = await startTestServer({ secret: "test-secret" });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -52,13 +52,13 @@ describe.skipIf(missing && !required)("browser client (real Chromium, IndexedDB 
   });
   afterAll(async () => {
     await browser?.close();
-    await sync?.destroy();
+    await sync?.close();
     await new Promise<void>((r) => (web ? web.close(() => r()) : r()));
   });
 
   it("passes the ClientStorage conformance suite with idb-keyval in the page", async () => {
     const page = await browser.newPage();
-    await page.goto(`${origin}/?conv=unused&sync=${encodeURIComponent(sync.url)}`);
+    await page.goto(`${origin}/?conv=unused&sync=${encodeURIComponent(sync.wsUrl)}`);
     await page.waitForSelector("body[data-ready='1']");
     const results = await page.evaluate(() => (window as any).ctxsync.conformance());
     expect(results.length).toBeGreaterThan(5);
@@ -71,7 +71,7 @@ describe.skipIf(missing && !required)("browser client (real Chromium, IndexedDB 
     await sync.stop();
     const context = await browser.newContext();
     const page = await context.newPage();
-    const url = `${origin}/?conv=${conv}&db=db-${conv}&device=tab1&sync=${encodeURIComponent(sync.url)}&token=${sync.token(conv)}`;
+    const url = `${origin}/?conv=${conv}&db=db-${conv}&device=tab1&sync=${encodeURIComponent(sync.wsUrl)}&token=${sync.token(conv)}`;
     await page.goto(url);
     await page.waitForSelector("body[data-ready='1']");
     expect(await page.evaluate(() => (window as any).ctxsync.open())).toBe(0);

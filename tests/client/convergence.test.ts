@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { memoryStorage, openSession, type Session } from "./node.js";
-import { onServer, waitFor } from "./testing/helpers.js";
-import { startTestServer, type TestServer } from "./testing/server.js";
+import { memoryStorage, openSession, type Session } from "@ctxsync/client/node";
+import { onServer, waitFor } from "./support/helpers.js";
+import { startTestServer, type TestServer } from "@ctxsync/server/testing";
 
 /**
  * Property: devices that go offline and online at random, each appending to the branch it is on,
@@ -11,9 +11,9 @@ import { startTestServer, type TestServer } from "./testing/server.js";
  */
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ secret: "test-secret" });
 });
-afterAll(() => server.destroy());
+afterAll(() => server.close());
 
 const rng = (seed: number) => () => {
   seed = (seed * 1103515245 + 12345) >>> 0;
@@ -30,7 +30,7 @@ describe("offline/online convergence", () => {
       const conversation = `conv${seed}x${Date.now().toString(36)}`;
       const devices: Session[] = [];
       for (const d of ["d1", "d2", "d3"])
-        devices.push(await openSession({ conversation, url: server.url, token: server.token(conversation), storage: memoryStorage(), device: d, maxBackoffMs: 100 }));
+        devices.push(await openSession({ conversation, url: server.wsUrl, token: server.token(conversation), storage: memoryStorage(), device: d, maxBackoffMs: 100 }));
       try {
         await devices[0]!.appendUser("start");
         for (const s of devices) await s.whenSynced();

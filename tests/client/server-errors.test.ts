@@ -4,9 +4,9 @@ import { join } from "node:path";
 import * as Y from "yjs";
 import { signToken } from "@ctxsync/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fsStorage, memoryStorage, openSession, type Session, type SyncError } from "./node.js";
-import { onServer } from "./testing/helpers.js";
-import { startTestServer, type TestServer } from "./testing/server.js";
+import { fsStorage, memoryStorage, openSession, type Session, type SyncError } from "@ctxsync/client/node";
+import { onServer } from "./support/helpers.js";
+import { startTestServer, type TestServer } from "@ctxsync/server/testing";
 
 /** Errors produced by the real ctxsync server reach the caller as typed SyncErrors. */
 let server: TestServer;
@@ -16,17 +16,17 @@ const conv = () => `err${Date.now().toString(36)}${n++}`;
 const firstError = (s: Session) => new Promise<SyncError>((r) => s.on("error", r));
 
 beforeAll(async () => {
-  server = await startTestServer({ limits: { maxMessageBytes: 64 * 1024 } });
+  server = await startTestServer({ secret: "test-secret", limits: { maxMessageBytes: 64 * 1024 } });
 });
 afterAll(async () => {
-  await server.destroy();
+  await server.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 describe("server errors against the ctxsync server", () => {
   it("a token signed with the wrong secret: unauthorized, writes refused afterwards, nothing lost locally", async () => {
     const c = conv();
-    const s = await openSession({ conversation: c, url: server.url, token: signToken("wrong", { conversation: c, scopes: ["read", "append"] }), storage: memoryStorage(), maxBackoffMs: 100 });
+    const s = await openSession({ conversation: c, url: server.wsUrl, token: signToken("wrong", { conversation: c, scopes: ["read", "append"] }), storage: memoryStorage(), maxBackoffMs: 100 });
     const err = await firstError(s);
     expect(err).toMatchObject({ name: "SyncError", code: "unauthorized" });
     expect(err.message.length).toBeGreaterThan(c.length + 2);
@@ -42,7 +42,7 @@ describe("server errors against the ctxsync server", () => {
 
   it("a token for another conversation: forbidden", async () => {
     const c = conv();
-    const s = await openSession({ conversation: c, url: server.url, token: server.token("someone-else"), storage: memoryStorage(), maxBackoffMs: 100 });
+    const s = await openSession({ conversation: c, url: server.wsUrl, token: server.token("someone-else"), storage: memoryStorage(), maxBackoffMs: 100 });
     expect(await firstError(s)).toMatchObject({ code: "forbidden" });
     await s.close();
   });
@@ -50,7 +50,7 @@ describe("server errors against the ctxsync server", () => {
   it("a replica holding an update that deletes an entry: append-only-violation, and the server keeps the entry", async () => {
     const c = conv();
     const store = join(dir, c);
-    const a = await openSession({ conversation: c, url: server.url, token: server.token(c), storage: fsStorage({ dir: store }) });
+    const a = await openSession({ conversation: c, url: server.wsUrl, token: server.token(c), storage: fsStorage({ dir: store }) });
     const kept = await a.appendUser("must never disappear");
     await a.whenSynced();
     await a.close();
@@ -63,7 +63,7 @@ describe("server errors against the ctxsync server", () => {
     doc.getArray("entries").delete(0, 1);
     await raw.close();
 
-    const b = await openSession({ conversation: c, url: server.url, token: server.token(c), storage: fsStorage({ dir: store }), maxBackoffMs: 100 });
+    const b = await openSession({ conversation: c, url: server.wsUrl, token: server.token(c), storage: fsStorage({ dir: store }), maxBackoffMs: 100 });
     const err = await firstError(b);
     expect(err).toMatchObject({ code: "append-only-violation" });
     await expect(b.appendUser("more")).rejects.toMatchObject({ code: "append-only-violation" });
@@ -73,7 +73,7 @@ describe("server errors against the ctxsync server", () => {
 
   it("an update over the server's message limit: message-too-large, earlier entries stay on the server", async () => {
     const c = conv();
-    const s = await openSession({ conversation: c, url: server.url, token: server.token(c), storage: memoryStorage(), maxBackoffMs: 100 });
+    const s = await openSession({ conversation: c, url: server.wsUrl, token: server.token(c), storage: memoryStorage(), maxBackoffMs: 100 });
     const small = await s.appendUser("fits");
     await s.whenSynced();
     const errored = firstError(s);
@@ -85,18 +85,18 @@ describe("server errors against the ctxsync server", () => {
 
   it("C/hidden is opened only with the hidden scope, and its blobs reach the server", async () => {
     const c = conv();
-    const withHidden = await openSession({ conversation: c, url: server.url, token: server.token(c), storage: memoryStorage() });
+    const withHidden = await openSession({ conversation: c, url: server.wsUrl, token: server.token(c), storage: memoryStorage() });
     const e = await withHidden.appendAssistant({ text: "done" }, { provider: "anthropic", model: "claude-x" });
     await withHidden.attachHidden(e.id, { provider: "anthropic", model: "claude-x", kind: "anthropic.thinking", data: { signature: "sig" } });
     await withHidden.whenSynced();
     await withHidden.close();
-    const reader = await openSession({ conversation: c, url: server.url, token: server.token(c, ["read"]), storage: memoryStorage() });
+    const reader = await openSession({ conversation: c, url: server.wsUrl, token: server.token(c, ["read"]), storage: memoryStorage() });
     await reader.whenSynced();
     expect(reader.hasHidden).toBe(false);
     expect(reader.transcript()).toHaveLength(1);
     expect(reader.hiddenBlobs(e.id)).toEqual([]);
     await reader.close();
-    const full = await openSession({ conversation: c, url: server.url, token: server.token(c), storage: memoryStorage() });
+    const full = await openSession({ conversation: c, url: server.wsUrl, token: server.token(c), storage: memoryStorage() });
     await full.whenSynced();
     expect(full.hiddenBlobs(e.id).map((b) => b.data)).toEqual([{ signature: "sig" }]);
     await full.close();

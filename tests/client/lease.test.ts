@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { leaseHolder, type Peer } from "./presence.js";
-import { memoryStorage, openSession, type Session } from "./node.js";
-import { killChildren, runTs, waitFor } from "./testing/helpers.js";
-import { startTestServer, type TestServer } from "./testing/server.js";
+import { leaseHolder, type Peer } from "@ctxsync/client";
+import { memoryStorage, openSession, type Session } from "@ctxsync/client/node";
+import { killChildren, runTs, waitFor } from "./support/helpers.js";
+import { startTestServer, type TestServer } from "@ctxsync/server/testing";
 
 let server: TestServer;
 const sessions: Session[] = [];
@@ -10,21 +10,21 @@ let n = 0;
 const conv = () => `lease${Date.now().toString(36)}${n++}`;
 const open = async (conversation: string, device: string) => {
   // A generous settle window: the race must be decided the same way on a loaded CI machine.
-  const s = await openSession({ conversation, device, url: server.url, token: server.token(conversation), storage: memoryStorage(), maxBackoffMs: 200, leaseSettleMs: 1000 });
+  const s = await openSession({ conversation, device, url: server.wsUrl, token: server.token(conversation), storage: memoryStorage(), maxBackoffMs: 200, leaseSettleMs: 1000 });
   sessions.push(s);
   await s.whenSynced();
   return s;
 };
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ secret: "test-secret" });
 });
 afterEach(async () => {
   await Promise.all(sessions.splice(0).map((s) => s.close()));
 });
 afterAll(async () => {
   killChildren();
-  await server.destroy();
+  await server.close();
 });
 
 describe("drive lease", () => {
@@ -59,7 +59,7 @@ describe("drive lease", () => {
   it("a driver killed with SIGKILL loses the lease when its connection drops", async () => {
     const c = conv();
     const watcher = await open(c, "watcher");
-    const child = runTs("drive-child.ts", [server.url, c, "doomed", server.token(c)]);
+    const child = runTs("drive-child.ts", [server.wsUrl, c, "doomed", server.token(c)]);
     let err = "";
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     await new Promise<void>((resolve, reject) => {
@@ -115,7 +115,7 @@ describe("drive lease", () => {
     const c = conv();
     const agent = await open(c, "agent");
     const e = await agent.appendUser("look at this");
-    const viewer = await openSession({ conversation: c, device: "inspector", url: server.url, token: server.token(c, ["read"]), storage: memoryStorage() });
+    const viewer = await openSession({ conversation: c, device: "inspector", url: server.wsUrl, token: server.token(c, ["read"]), storage: memoryStorage() });
     sessions.push(viewer);
     await viewer.whenSynced();
     await waitFor(() => viewer.transcript().length === 1, "the viewer to receive the entry");
