@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { memoryStorage, openSession, type Session } from "@ctxsync/client/node";
+import { createRng, seedsToRun } from "@ctxsync/core";
 import { onServer, waitFor } from "./support/helpers.js";
 import { startTestServer, type TestServer } from "@ctxsync/server/testing";
 
@@ -7,7 +8,7 @@ import { startTestServer, type TestServer } from "@ctxsync/server/testing";
  * Property: devices that go offline and online at random, each appending to the branch it is on,
  * converge — same branch map on every device and on the server, no orphaned entry, and every
  * device's current branch ends with the last entry it appended (its line was never merged into
- * another device's). Seeds are printed; rerun one with CTXSYNC_SEED=<n>.
+ * another device's). Seeds are printed; rerun one with SEED=<n>.
  */
 let server: TestServer;
 beforeAll(async () => {
@@ -15,18 +16,14 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const rng = (seed: number) => () => {
-  seed = (seed * 1103515245 + 12345) >>> 0;
-  return seed / 2 ** 32;
-};
-
-const seeds = process.env.CTXSYNC_SEED ? [Number(process.env.CTXSYNC_SEED)] : [1, 2, Math.floor(Math.random() * 1e9)];
+const seeds = seedsToRun([1, 2, 3]);
 
 describe("offline/online convergence", () => {
   for (const seed of seeds) {
     it(`converges (seed ${seed})`, async () => {
-      console.log(`convergence seed ${seed} (CTXSYNC_SEED=${seed} to replay)`);
-      const rand = rng(seed);
+      console.log(`client convergence: SEED=${seed} (replay with SEED=${seed})`);
+      const rng = createRng(seed);
+      const rand = () => rng.next();
       const conversation = `conv${seed}x${Date.now().toString(36)}`;
       const devices: Session[] = [];
       for (const d of ["d1", "d2", "d3"])

@@ -17,23 +17,6 @@ export const traceFiles = (): string[] =>
     .flatMap((d) => readdirSync(join(TRACES_DIR, d.name)).filter((f) => f.endsWith(".jsonl")).map((f) => join(d.name, f)))
     .sort();
 
-/** mulberry32: a small deterministic PRNG, so a failing run can be replayed from its seed. */
-export const prng = (seed: number): (() => number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
-
-export const seedFromEnv = (): number => {
-  const env = process.env.PROPERTY_SEED;
-  return env !== undefined && env !== "" ? Number(env) >>> 0 : Math.floor(Math.random() * 2 ** 32);
-};
-
 export interface LoadedTrace {
   readonly name: string;
   readonly entries: readonly Entry[];

@@ -1,3 +1,5 @@
+export { createRng, replayingSeed, seedFromEnv, seedsToRun, testSeed } from "./rng.js";
+export type { Rng } from "./rng.js";
 export { asBranchName, asConversationId, asDeviceId, asEntryId, isBranchName, isConversationId, isEntryId, newDeviceId, newEntryId, randomId } from "./ids.js";
 export type { Brand, BranchName, ConversationId, DeviceId, EntryId, NoteId } from "./ids.js";
 export { coreError, isCoreError, toCoreError } from "./errors.js";

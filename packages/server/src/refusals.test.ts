@@ -4,11 +4,11 @@ import net from "node:net";
 import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
-import { openCache, openHidden, openLog, type EntryId } from "@ctxsync/core";
+import { createRng, openCache, openHidden, openLog, testSeed, type EntryId } from "@ctxsync/core";
 import { canRead, canWrite, CLOSE_CODES, signToken, type Scope } from "@ctxsync/protocol";
 import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate } from "@ctxsync/protocol";
 import { captureUpdate, rawClient, startTestServer, waitFor, type RawClient, type TestServer } from "./testing/harness.js";
-import { prng, storedDoc, storedJson, USAGE } from "./testing/fixtures.js";
+import { storedDoc, storedJson, USAGE } from "./testing/fixtures.js";
 
 const SECRET = "refusal-secret";
 const tok = (conversation: string, scopes: Scope[], ttlSeconds = 600) => signToken(SECRET, { conversation, scopes, ttlSeconds });
@@ -479,9 +479,8 @@ describe("malformed frames → 4400, process alive, nothing stored", () => {
   });
 
   it("random frames (seeded) never crash the server nor change stored data", async () => {
-    const seedValue = Number(process.env.CTXSYNC_SEED ?? Date.now() % 1_000_000);
-    console.log(`random frames seed=${seedValue} (replay with CTXSYNC_SEED=${seedValue})`);
-    const rnd = prng(seedValue);
+    const rng = createRng(testSeed("random frames", 1));
+    const rnd = () => rng.next();
     await seed("rand");
     const before = await storedJson(t.server, "rand");
     for (let i = 0; i < 40; i++) {
@@ -503,9 +502,8 @@ describe("malformed frames → 4400, process alive, nothing stored", () => {
 
 describe("mutated valid updates (seeded property test)", () => {
   it("never crash the server, and the stored log only ever grows by well-formed entries", async () => {
-    const seedValue = Number(process.env.CTXSYNC_SEED ?? (Date.now() + 1) % 1_000_000);
-    console.log(`mutated updates seed=${seedValue} (replay with CTXSYNC_SEED=${seedValue})`);
-    const rnd = prng(seedValue);
+    const rng = createRng(testSeed("mutated updates", 2));
+    const rnd = () => rng.next();
     await seed("mut");
     const before = openLog(await storedDoc(t.server, "mut")).entries().map((e) => e.id);
     const outcomes = new Map<number, number>();

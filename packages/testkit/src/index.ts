@@ -1,4 +1,4 @@
-export { createRng, seedFromEnv } from "./rng.js";
+export { createRng, replayingSeed, seedFromEnv, seedsToRun, testSeed } from "./rng.js";
 export type { Rng } from "./rng.js";
 export { bytesEqual, createNetwork, DEFAULT_FAULTS, emptyStats, NO_FAULTS } from "./network.js";
 export type { Authored, Faults, Message, MessageType, Network, NetworkOptions, NetworkStats, RemoteOrigin, Replica, Violation } from "./network.js";
