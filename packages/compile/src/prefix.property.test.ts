@@ -1,4 +1,4 @@
-// The core invariant over the 90 real traces, for every renderer: the request for turn k+1
+// The core invariant over the 90 real traces (generated ones in a clone without them), for every renderer: the request for turn k+1
 // starts with the exact bytes of the request for turn k up to its last stable breakpoint.
 import { describe, expect, it } from "vitest";
 import { canonicalJson, type Entry } from "@ctxsync/core";
