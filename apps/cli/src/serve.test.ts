@@ -108,6 +108,7 @@ describe("restart durability", () => {
       throw new Error(
         `${(e as Error).message}: watcher ${ws.entries.length}, writer ${wr.entries.length}; ` +
           `writer closes ${JSON.stringify(writer.events.filter((x) => x.event === "close"))}; server log ${server.stderr().slice(-1500)}`,
+        { cause: e },
       );
     }
     const w = await watcher.state();

@@ -5,7 +5,7 @@ import * as Y from "yjs";
 import { openCache, openHidden, openLog, type EntryId } from "@ctxsync/core";
 import { signToken, type Scope } from "@ctxsync/protocol";
 import { USAGE } from "./testing/fixtures.js";
-import { rawClient, startTestServer, waitFor, type TestServer } from "./testing/harness.js";
+import { startTestServer, waitFor, type TestServer } from "./testing/harness.js";
 
 const SECRET = "test-secret";
 const tok = (conversation: string, scopes: Scope[], ttlSeconds = 600) => signToken(SECRET, { conversation, scopes, ttlSeconds });

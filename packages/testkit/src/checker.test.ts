@@ -5,7 +5,6 @@ import { createNetwork, NO_FAULTS, type Network } from "./network.js";
 import { appendTurn } from "./ops.js";
 import { createRng, seedFromEnv } from "./rng.js";
 import { forEachSeed, runSchedule } from "./schedule.js";
-import { userTurn } from "./turns.js";
 
 /** The checker must be able to fail: each test breaks one thing and expects the checker to say so. */
 
