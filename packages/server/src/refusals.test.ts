@@ -6,7 +6,20 @@ import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { createRng, openCache, openHidden, openLog, testSeed, type EntryId } from "@ctxsync/core";
 import { canRead, canWrite, CLOSE_CODES, signToken, type Scope } from "@ctxsync/protocol";
-import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate } from "@ctxsync/protocol";
+import {
+  encodeAwareness,
+  encodeQueryAwareness,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeSyncUpdate,
+  MESSAGE_AUTH,
+  MESSAGE_AWARENESS,
+  MESSAGE_QUERY_AWARENESS,
+  MESSAGE_SYNC,
+  SYNC_STEP1,
+  SYNC_STEP2,
+  SYNC_UPDATE,
+} from "@ctxsync/protocol";
 import { captureUpdate, rawClient, startTestServer, waitFor, type RawClient, type TestServer } from "./testing/harness.js";
 import { storedDoc, storedJson, USAGE } from "./testing/fixtures.js";
 
@@ -380,7 +393,7 @@ describe("limits", () => {
     const before = await storedJson(t.server, "lim3");
     const c = rawClient(t.wsUrl, "lim3", tok("lim3", ALL));
     await c.opened;
-    for (let i = 0; i < LIMITS.messageBurst; i++) c.send(new Uint8Array([3])); // query-awareness: uses up the burst
+    for (let i = 0; i < LIMITS.messageBurst; i++) c.send(encodeQueryAwareness()); // uses up the burst
     const doc = await storedDoc(t.server, "lim3");
     c.sendUpdate(captureUpdate(doc, () => openLog(doc).append("main", { kind: "user", content: { text: "one too many" } })));
     const closed = await c.closed;
@@ -428,16 +441,16 @@ describe("malformed frames → 4400, process alive, nothing stored", () => {
   const cases: Array<[string, Uint8Array | string]> = [
     ["empty frame", new Uint8Array(0)],
     ["truncated varint", new Uint8Array([0x80])],
-    ["truncated sync varint", new Uint8Array([0, 0x81])],
-    ["length past the end", new Uint8Array([0, 2, 0xff, 0x01, 1, 2])],
+    ["truncated sync varint", new Uint8Array([MESSAGE_SYNC, 0x81])],
+    ["length past the end", new Uint8Array([MESSAGE_SYNC, SYNC_UPDATE, 0xff, 0x01, 1, 2])],
     ["unknown message type", new Uint8Array([7, 0])],
-    ["unknown sync message type", new Uint8Array([0, 9, 0])],
-    ["auth message from a client", new Uint8Array([2, 0])],
-    ["trailing bytes", new Uint8Array([3, 0, 0])],
+    ["unknown sync message type", new Uint8Array([MESSAGE_SYNC, 9, 0])],
+    ["auth message from a client", new Uint8Array([MESSAGE_AUTH, 0])],
+    ["trailing bytes", new Uint8Array([MESSAGE_QUERY_AWARENESS, 0, 0])],
     ["text frame", "hello"],
-    ["invalid Yjs update", withLen([0, 2], new Uint8Array([9, 9, 9, 9, 9, 9]))],
-    ["invalid Yjs update in step 2", withLen([0, 1], new Uint8Array([1, 200, 1, 2]))],
-    ["invalid state vector", withLen([0, 0], new Uint8Array([5, 1]))],
+    ["invalid Yjs update", withLen([MESSAGE_SYNC, SYNC_UPDATE], new Uint8Array([9, 9, 9, 9, 9, 9]))],
+    ["invalid Yjs update in step 2", withLen([MESSAGE_SYNC, SYNC_STEP2], new Uint8Array([1, 200, 1, 2]))],
+    ["invalid state vector", withLen([MESSAGE_SYNC, SYNC_STEP1], new Uint8Array([5, 1]))],
     ["invalid awareness update", encodeAwareness(new Uint8Array([1, 1, 1, 3, 0x7b, 0x7b, 0x7b]))],
   ];
   for (const [what, frame] of cases) {
@@ -486,11 +499,11 @@ describe("malformed frames → 4400, process alive, nothing stored", () => {
     for (let i = 0; i < 40; i++) {
       const len = 1 + Math.floor(rnd() * 64);
       const bytes = Uint8Array.from({ length: len }, () => Math.floor(rnd() * 256));
-      if (rnd() < 0.5) bytes[0] = Math.floor(rnd() * 2); // bias towards sync/awareness to go deeper
+      if (rnd() < 0.5) bytes[0] = rnd() < 0.5 ? MESSAGE_SYNC : MESSAGE_AWARENESS; // bias towards sync/awareness to go deeper
       const c = rawClient(t.wsUrl, "rand", tok("rand", ALL));
       await c.opened;
       c.send(bytes);
-      c.send(new Uint8Array([3])); // then a valid query-awareness
+      c.send(encodeQueryAwareness()); // then a valid one
       const r = await Promise.race([c.closed, new Promise<null>((res) => setTimeout(() => res(null), 300))]);
       if (r) expect([CLOSE_CODES["malformed-message"], CLOSE_CODES["append-only-violation"]]).toContain(r.code);
       else c.ws.close();
