@@ -60,7 +60,9 @@ const run = (cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.Proc
   });
 
 let server: TestServer;
-let cwd: string;
+const scratch: string[] = [];
+let typecheck: Promise<{ code: number | null; out: string }>;
+const runs = new Map<Block, Promise<{ code: number | null; out: string }>>();
 beforeAll(async () => {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
@@ -73,11 +75,23 @@ beforeAll(async () => {
     JSON.stringify({ extends: "../../tsconfig.base.json", compilerOptions: { noEmit: true, noUnusedLocals: false }, include: ["*.ts"] }, null, 2),
   );
   server = await startTestServer({ secret: "doc-secret" });
-  cwd = mkdtempSync(join(tmpdir(), "ctxsync-doc-run-"));
+  // Type-check and run side by side (each snippet in a scratch directory of its own); the tests below read the outcomes.
+  typecheck = run(bin("tsc"), ["-p", join(outDir, "tsconfig.json")], { cwd: root, timeoutMs: 120_000 });
+  const env = { CTXSYNC_URL: server.wsUrl, TOKEN: server.token("demo", ["read", "append", "hidden", "admin"]), SECRET: "doc-secret" };
+  let chain: Promise<unknown> = Promise.resolve();
+  for (const b of runnable) {
+    const cwd = mkdtempSync(join(tmpdir(), "ctxsync-doc-run-"));
+    scratch.push(cwd);
+    // What `pnpm ts FILE` runs: tsx with the development condition (no build). One after another, beside tsc.
+    const p = chain.then(() => run(bin("tsx"), ["--conditions=development", b.file], { cwd, env, timeoutMs: 60_000 }));
+    chain = p;
+    runs.set(b, p);
+  }
 });
 afterAll(async () => {
+  await Promise.allSettled([...runs.values()]);
   await server?.close();
-  if (cwd) rmSync(cwd, { recursive: true, force: true });
+  for (const d of scratch) rmSync(d, { recursive: true, force: true });
 });
 
 describe(`executable docs (${blocks.length} blocks)`, () => {
@@ -87,19 +101,14 @@ describe(`executable docs (${blocks.length} blocks)`, () => {
   });
 
   it(`all ${blocks.length} blocks type-check (strict, as the packages)`, async () => {
-    const r = await run(bin("tsc"), ["-p", join(outDir, "tsconfig.json")], { cwd: root, timeoutMs: 120_000 });
+    const r = await typecheck;
     expect(r.out, r.out).toBe("");
     expect(r.code).toBe(0);
   });
 
   for (const b of runnable) {
     it(`${b.doc}:${b.line} runs with \`pnpm ts\``, async () => {
-      // What `pnpm ts FILE` runs: tsx with the development condition (no build), from a scratch working directory.
-      const r = await run(bin("tsx"), ["--conditions=development", b.file], {
-        cwd,
-        env: { CTXSYNC_URL: server.wsUrl, TOKEN: server.token("demo", ["read", "append", "hidden", "admin"]), SECRET: "doc-secret" },
-        timeoutMs: 60_000,
-      });
+      const r = await runs.get(b)!;
       expect(r.code, `${b.doc}:${b.line} failed:\n${r.out}`).toBe(0);
     });
   }
