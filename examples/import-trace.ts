@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import * as Y from "yjs";
 import { asDeviceId, createRng, exportMessages, importJsonl, openLog, reconcile } from "@ctxsync/core";
-import { generateTrace, toJsonl, traceFiles } from "@ctxsync/testkit";
+import { generateTrace, toJsonl, traceFiles } from "@ctxsync/traces";
 
 const defaultTrace = (): { name: string; text: string } => {
   const shared = traceFiles(import.meta.dirname).find((f) => f.includes("tau-bench"));

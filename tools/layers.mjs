@@ -9,8 +9,8 @@ import { join } from "node:path";
 export const LAYERS = [
   // 0: no workspace dependency (local-engine is a provider of its own: llama.cpp behind OpenAI's API)
   ["packages/core", "packages/local-engine"],
-  // 1: build on core
-  ["packages/compile", "packages/providers", "packages/replay", "packages/protocol", "packages/testkit"],
+  // 1: build on core (and on each other, without cycles: compile ← providers ← testkit)
+  ["packages/compile", "packages/providers", "packages/replay", "packages/protocol", "packages/testkit", "packages/traces"],
   // 2: the two ends of sync
   ["packages/server", "packages/client"],
   // 3: deployables and everything that only uses the packages

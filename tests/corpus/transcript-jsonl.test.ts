@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import { asDeviceId, exportMessages, importJsonl, openLog, parseJsonl } from "@ctxsync/core";
-import { sharedTracesMissing, traceCorpus, traceFiles } from "@ctxsync/testkit";
+import { sharedTracesMissing, traceCorpus, traceFiles } from "@ctxsync/traces";
 
 // Core's JSONL import/export over the trace corpus: the 90 shared traces, or — in a clone without
 // ../shared/traces — traces the testkit generates (same format).

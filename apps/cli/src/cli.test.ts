@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createRng, parseJsonl } from "@ctxsync/core";
-import { generateTrace, toJsonl } from "@ctxsync/testkit";
+import { generateTrace, toJsonl } from "@ctxsync/traces";
 import { signToken, verifyToken } from "@ctxsync/protocol";
 import { runCli, startServerProcess } from "./testing/processes.js";
 

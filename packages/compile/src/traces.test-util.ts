@@ -1,5 +1,5 @@
 // Test support: the 90 real traces of ../shared/traces (or, in a clone without them, traces the
-// testkit generates), imported into fresh logs, with synthetic reasoning and hidden blobs drawn
+// @ctxsync/traces generates), imported into fresh logs, with synthetic reasoning and hidden blobs drawn
 // from a replayable seed.
 import { readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -8,7 +8,7 @@ import * as Y from "yjs";
 import { asDeviceId, importMessages, openLog, parseJsonl, SYSTEM_PROMPT_INFO, type Entry, type EntryId, type HiddenBlob } from "@ctxsync/core";
 import type { ToolSpec } from "./context.js";
 import { testBlob } from "./fixtures.test-util.js";
-import { sharedTracesMissing, traceCorpus } from "@ctxsync/testkit";
+import { sharedTracesMissing, traceCorpus } from "@ctxsync/traces";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const TRACES_DIR = resolve(REPO_ROOT, "../shared/traces");

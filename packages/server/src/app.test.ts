@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createRng, openHidden, parseJsonl, type EntryId } from "@ctxsync/core";
-import { generateTrace, toJsonl } from "@ctxsync/testkit";
+import { generateTrace, toJsonl } from "@ctxsync/traces";
 import { signToken, type Scope } from "@ctxsync/protocol";
 import { createApp } from "./app.js";
 import { silentLogger } from "./logger.js";

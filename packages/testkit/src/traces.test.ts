@@ -6,7 +6,8 @@ import * as Y from "yjs";
 import { assertConverged } from "./check.js";
 import { createNetwork } from "./network.js";
 import { forEachSeed } from "./schedule.js";
-import { replayTranscript, sharedTracesMissing, traceCorpus, traceFiles, transcriptTurns } from "./traces.js";
+import { sharedTracesMissing, traceCorpus, traceFiles } from "@ctxsync/traces";
+import { replayTranscript, transcriptTurns } from "./traces.js";
 
 /**
  * The 90 real agent traces (generated ones in a clone without ../shared/traces), replayed through the lossy network: each turn is appended by a randomly

@@ -1,5 +1,4 @@
-import { importMessages, MAIN, type ConversationLog, type TranscriptMessage, type TranscriptToolCall } from "@ctxsync/core";
-import type { Rng } from "./rng.js";
+import { importMessages, MAIN, type ConversationLog, type Rng, type TranscriptMessage, type TranscriptToolCall } from "@ctxsync/core";
 
 /**
  * A seeded generator of realistic agent traces, in the JSONL format of `../shared/traces`

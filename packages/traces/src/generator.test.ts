@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import { asDeviceId, createRng, exportMessages, importJsonl, openLog, parseJsonl } from "@ctxsync/core";
-import { generateConversation, generateCorpus, generateTrace, importConversation, toJsonl, TRACE_STYLES } from "./trace-generator.js";
+import { generateConversation, generateCorpus, generateTrace, importConversation, toJsonl, TRACE_STYLES } from "./generator.js";
 
 /** The generated traces stand in for ../shared/traces in a bare clone: they must be as demanding. */
 describe("trace generator", () => {
