@@ -4,17 +4,17 @@
 // sent (an assistant turn follows it) with no tool loop open extends the previous one — the moving of
 // entries logged inside a tool loop is stable.
 import { describe, expect, it } from "vitest";
+import { createRng, testSeed } from "@ctxsync/core";
 import { checkRequest } from "./check/index.js";
 import { compile, type CompileResult } from "./compile.js";
 import type { RenderContext } from "./context.js";
 import { explain } from "./explain.js";
 import { GEN_SYSTEM, GEN_TOOLS, generateHistory, isRequestPoint, type GeneratedHistory } from "./generated.test-util.js";
 import { createRenderCache } from "./render-cache.js";
-import { prng, seedFromEnv } from "./traces.test-util.js";
 
-const SEED = seedFromEnv();
-console.log(`generated histories: PROPERTY_SEED=${SEED} (set it to replay this run)`);
-const rand = prng(SEED);
+const SEED = testSeed("generated histories", 11);
+const rng = createRng(SEED);
+const rand = () => rng.next();
 const HISTORIES: GeneratedHistory[] = Array.from({ length: 24 }, () => generateHistory(rand, { turns: 8 + Math.floor(rand() * 10) }));
 
 type Config = Omit<RenderContext, "system" | "tools">;
@@ -61,7 +61,7 @@ describe.each(Object.entries(CONFIGS))("generated histories: %s", (name, cfg) =>
       for (let n = 1; n <= h.entries.length; n++) {
         const entries = h.entries.slice(0, n);
         if (entries.at(-1)!.kind === "assistant") continue;
-        const where = `${name}: history ${hi}, ${n} entries (PROPERTY_SEED=${SEED})`;
+        const where = `${name}: history ${hi}, ${n} entries (SEED=${SEED})`;
         const fresh = compile(entries, ctx, { hidden });
         const memo = compile(entries, ctx, { hidden, cache });
         expect(memo.body, where).toBe(fresh.body);
@@ -86,9 +86,9 @@ describe.each(Object.entries(CONFIGS))("generated histories: %s", (name, cfg) =>
         prev = fresh;
       }
     });
-    console.log(`${name}: ${requests} requests checked, ${extended} extended the previous one (PROPERTY_SEED=${SEED})`);
+    console.log(`${name}: ${requests} requests checked, ${extended} extended the previous one (SEED=${SEED})`);
     expect(requests).toBeGreaterThan(300);
-    for (const code of EXPECTED[name] ?? COMMON) expect(seen, `${name}: no ${code} warning in any generated history (PROPERTY_SEED=${SEED})`).toContain(code);
+    for (const code of EXPECTED[name] ?? COMMON) expect(seen, `${name}: no ${code} warning in any generated history (SEED=${SEED})`).toContain(code);
     if (cfg.options?.reasoning !== "stock") expect(extended).toBeGreaterThan(100);
   });
 });

@@ -1,4 +1,4 @@
-// The core invariant over the 90 real traces, for every renderer: the request for turn k+1
+// The core invariant over the 90 real traces (generated ones in a clone without them), for every renderer: the request for turn k+1
 // starts with the exact bytes of the request for turn k up to its last stable breakpoint.
 import { describe, expect, it } from "vitest";
 import { canonicalJson, type Entry } from "@ctxsync/core";
@@ -6,12 +6,13 @@ import { checkRequest } from "./check/index.js";
 import { compile, type CompileResult } from "./compile.js";
 import type { RenderContext } from "./context.js";
 import { explain } from "./explain.js";
+import { createRng, testSeed } from "@ctxsync/core";
 import { createRenderCache, type RenderCache } from "./render-cache.js";
-import { FOREIGN_MARKER, loadTrace, prng, seedFromEnv, traceFiles, type LoadedTrace } from "./traces.test-util.js";
+import { FOREIGN_MARKER, loadTrace, traceFiles, type LoadedTrace } from "./traces.test-util.js";
 
-const SEED = seedFromEnv();
-console.log(`prefix property: PROPERTY_SEED=${SEED} (set it to replay this run)`);
-const rand = prng(SEED);
+const SEED = testSeed("prefix property", 1);
+const rng = createRng(SEED);
+const rand = () => rng.next();
 const traces: LoadedTrace[] = traceFiles().map((f) => loadTrace(f, rand));
 
 type Config = Omit<RenderContext, "system" | "tools">;
@@ -67,10 +68,10 @@ describe.each(Object.entries(CONFIGS))("prefix property: %s", (name, cfg) => {
       turns(t, cfg, (_, r) => cached.push(r), createRenderCache());
       turns(t, cfg, (k, r) => {
         // Memoized rendering never changes a byte (nor the manifest, nor the warnings).
-        if (!sameOutput(cached[k]!, r, k % 8 === 0 || k === cached.length - 1)) throw new Error(`${name}: ${t.name} turn ${k}: the render cache changed the output (PROPERTY_SEED=${SEED})`);
+        if (!sameOutput(cached[k]!, r, k % 8 === 0 || k === cached.length - 1)) throw new Error(`${name}: ${t.name} turn ${k}: the render cache changed the output (SEED=${SEED})`);
         // Every request passes the provider's documented structural rules (checked on the request object: it is the body, see below).
         const violations = checkRequest(r.provider, r.request as object, { model: r.model });
-        if (violations.length > 0) throw new Error(`${name}: ${t.name} turn ${k}: ${JSON.stringify(violations.slice(0, 3))} (PROPERTY_SEED=${SEED})`);
+        if (violations.length > 0) throw new Error(`${name}: ${t.name} turn ${k}: ${JSON.stringify(violations.slice(0, 3))} (SEED=${SEED})`);
         checked++;
         const buf = Buffer.from(r.prefix, "utf8");
         expect(buf.length, `${t.name} turn ${k}: manifest byte count`).toBe(r.manifest.totals.bytes);
@@ -78,7 +79,7 @@ describe.each(Object.entries(CONFIGS))("prefix property: %s", (name, cfg) => {
           const s = prev.r.manifest.stableEnd;
           if (buf.compare(prev.buf, 0, s, 0, s) !== 0) {
             const at = [...Array(s).keys()].find((i) => buf[i] !== prev!.buf[i]);
-            throw new Error(`${name}: ${t.name} turn ${k} does not extend turn ${k - 1} (first differing byte ${at}; PROPERTY_SEED=${SEED})`);
+            throw new Error(`${name}: ${t.name} turn ${k} does not extend turn ${k - 1} (first differing byte ${at}; SEED=${SEED})`);
           }
           const ex = explain(prev.r.manifest, r.manifest);
           expect(ex.reason, `${t.name} turn ${k}: ${ex.message}`).toBe("extends");
@@ -158,7 +159,7 @@ describe("the negative: stock Qwen3 template (reasoning dropped before the last 
         prev = r;
       });
     }
-    console.log(`stock qwen3: prefix broke on ${breaks} turns, held on ${holds} (PROPERTY_SEED=${SEED})`);
+    console.log(`stock qwen3: prefix broke on ${breaks} turns, held on ${holds} (SEED=${SEED})`);
     expect(breaks).toBeGreaterThan(0);
   });
 });

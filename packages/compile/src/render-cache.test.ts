@@ -1,14 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { type Entry, type EntryId, type HiddenBlob } from "@ctxsync/core";
+import { createRng, type Entry, type EntryId, type HiddenBlob } from "@ctxsync/core";
 import { compile } from "./compile.js";
 import { RENDERERS, type RenderContext } from "./context.js";
 import { testBlob } from "./fixtures.test-util.js";
 import { GEN_SYSTEM, GEN_TOOLS, generateHistory } from "./generated.test-util.js";
 import { createRenderCache } from "./render-cache.js";
-import { prng } from "./traces.test-util.js";
 
 const ctx = (provider: (typeof RENDERERS)[number]): RenderContext => ({ provider, model: provider === "gemini" ? "gemini-3-pro" : "m", system: GEN_SYSTEM, tools: GEN_TOOLS });
-const history = generateHistory(prng(7), { turns: 50 });
+const rngFor = (seed: number) => {
+  const r = createRng(seed);
+  return () => r.next();
+};
+const history = generateHistory(rngFor(7), { turns: 50 });
 const entries = history.entries;
 
 describe("createRenderCache", () => {
@@ -47,7 +50,7 @@ describe("createRenderCache", () => {
   it("branches compiled in turn with one cache each keep their own memoized history", () => {
     const c = ctx("openai-chat");
     const cache = createRenderCache();
-    const other = generateHistory(prng(8), { turns: 20 }).entries;
+    const other = generateHistory(rngFor(8), { turns: 20 }).entries;
     for (let n = 5; n < 60; n += 3) {
       for (const t of [entries.slice(0, n), other.slice(0, Math.min(n, other.length))] as Entry[][]) {
         expect(compile(t, c, { cache }).body).toBe(compile(t, c).body);

@@ -33,8 +33,7 @@ interface Lineage {
   readonly key: string;
   /** Entries rendered into the memoized part: `entries[0..frozen)`; `frozen` is 0 or the index of an assistant entry. */
   frozen: number;
-  lastId: EntryId | null;
-  /** The entries at 0 and frozen-1 when they were memoized (to tell this history from another with the same ids). */
+  /** The entries at 0 and frozen-1 when they were memoized (the objects: another log may reuse ids). */
   first: Entry | null;
   last: Entry | null;
   readonly ids: Set<EntryId>;
@@ -195,18 +194,13 @@ const breakpointGroups = (groups: readonly ListGroup[]): Set<number> => {
 };
 
 /**
- * Whether `entries` continues the memoized history: the entry where it ends is in the same place.
- * A transcript is a path (each entry the child of the one before), so the entry at `frozen - 1`
- * names everything before it — entry ids are unique; the content and first entry are compared too,
- * so a history from another log that reuses ids (imports, tests) is never taken for this one.
+ * Whether `entries` continues the memoized history: the entry where the memoized part ends is the
+ * same entry object (the log's own: `log.transcript()` hands out the objects it holds). A transcript
+ * is a path, so that entry names everything before it. Equal ids are not enough — another log (an
+ * import, a test) may reuse them — so a transcript of copies is compiled afresh, never mistaken.
  */
-const extends_ = (entries: readonly Entry[], l: Lineage): boolean => {
-  if (l.frozen === 0) return true;
-  if (l.frozen > entries.length) return false;
-  const e = entries[l.frozen - 1]!;
-  if (e === l.last && entries[0] === l.first) return true;
-  return e.id === l.lastId && entries[0]?.id === l.first?.id && canonicalJson(e.content) === canonicalJson(l.last!.content) && canonicalJson(entries[0]!.content) === canonicalJson(l.first!.content);
-};
+const extends_ = (entries: readonly Entry[], l: Lineage): boolean =>
+  l.frozen === 0 || (l.frozen <= entries.length && entries[l.frozen - 1] === l.last && entries[0] === l.first);
 
 /** The first index in [from, n) of the second-to-last assistant entry (0 before two assistant turns exist). */
 const nextFrontier = (renderer: Renderer, env: RenderEnv, entries: readonly Entry[], from: number, state: unknown): number => {
@@ -276,7 +270,7 @@ export const renderRequest = (a: RenderArgs): RenderedRequest => {
   const inner = a.cache ? internals.get(a.cache) : undefined;
   let lineage = inner?.lineages.filter((l) => l.key === key && extends_(entries, l)).sort((x, y) => y.frozen - x.frozen)[0];
   if (!lineage) {
-    lineage = { key, frozen: 0, lastId: null, first: null, last: null, ids: new Set(), state: renderer.init(env), out: openStream(renderer, env, w), lint: a.lint() };
+    lineage = { key, frozen: 0, first: null, last: null, ids: new Set(), state: renderer.init(env), out: openStream(renderer, env, w), lint: a.lint() };
     if (inner) {
       inner.lineages.push(lineage);
       if (inner.lineages.length > inner.max) inner.lineages.shift();
@@ -301,7 +295,6 @@ export const renderRequest = (a: RenderArgs): RenderedRequest => {
     }
     for (let i = F; i < F2; i++) lineage.ids.add(entries[i]!.id);
     lineage.frozen = F2;
-    lineage.lastId = entries[F2 - 1]!.id;
     lineage.first = entries[0]!;
     lineage.last = entries[F2 - 1]!;
   }
@@ -327,7 +320,6 @@ const renderTail = (a: RenderArgs, w: Writing, o: Out, state: unknown, items: re
   const segmentsBefore = o.segments.length;
   const offsetSegments = (segs: ManifestSegment[]): ManifestSegment[] => segs.map((s, i) => ({ ...s, index: segmentsBefore + i }));
   let request: () => unknown;
-  let closing: string;
   if (renderer.form === "prompt") {
     const pieces: PromptPiece[] = [...(renderer as PromptRenderer).span(c, items, undefined), (renderer as PromptRenderer).closing(env)];
     for (const p of pieces) {
@@ -349,7 +341,6 @@ const renderTail = (a: RenderArgs, w: Writing, o: Out, state: unknown, items: re
       });
     t.body = body + "}";
     t.prefix = prompt;
-    closing = "";
     request = () => req;
   } else {
     const groups = (renderer as JsonRenderer).span(c, items, undefined).filter((g) => g.items.length > 0);
@@ -362,7 +353,7 @@ const renderTail = (a: RenderArgs, w: Writing, o: Out, state: unknown, items: re
       markedItems.push(...(m ?? g.items));
       if (m) t.breakpoints.push(t.bytes);
     });
-    closing = "]}";
+    const closing = "]}";
     const opening = o.opening as JsonOpening;
     const frozenItems = o.items;
     const frozenCount = o.items.length;

@@ -124,7 +124,7 @@ export interface PromptRenderer<S = unknown> extends RendererBase<S> {
   closing(env: RenderEnv): PromptPiece;
 }
 
-export type Renderer = JsonRenderer<any> | PromptRenderer<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type Renderer = JsonRenderer<any> | PromptRenderer<any>;
 
 /** A config entry as text: a bare system-prompt change is its text, anything else tagged canonical JSON. */
 export const configText = (c: ConfigContent): string => {

@@ -28,6 +28,7 @@ export interface WrittenSegment extends SegmentDraft {
   readonly end: number;
 }
 
+// eslint-disable-next-line no-control-regex -- the ASCII range starts at NUL on purpose
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /** UTF-8 length of a string as it goes on the wire (a lone surrogate is encoded as U+FFFD: 3 bytes). */

@@ -87,7 +87,7 @@ const chatmlSpan = (mode: ChatmlMode, c: SpanContext<ChatmlState>, items: readon
         // has reasoning (newlines around it stripped, as Python's `strip('\n')` does), or when it is the last message.
         const thought = (isLast: boolean) => (isLast || (r !== undefined && r !== "") ? `<think>\n${stripNewlines(r ?? "")}\n</think>\n\n${text.replace(/^\n+/, "")}` : undefined);
         let head: string;
-        let withReasoning = false;
+        let withReasoning: boolean;
         if (mode.stock) {
           // The stock template: that form only after the last real query; before it, the reasoning is dropped.
           const after = c.last && (lastQuery >= 0 ? k > lastQuery : anyQueryBefore);
