@@ -3,7 +3,7 @@
 //
 //   pnpm bench replay [--traces N] [--seed S] [--families openai,anthropic,gemini,deepseek] [--skip-local] [--skip-devices]
 import { createAnthropicTransport, createDeepSeekTransport, createGeminiTransport, createOpenAIChatTransport, type Transport } from "@ctxsync/providers";
-import { createAnthropicSimulator, createDeepSeekSimulator, createGeminiSimulator, createOpenAISimulator, geminiRestBridge } from "@ctxsync/testkit";
+import { createAnthropicSimulator, createDeepSeekSimulator, createGeminiSimulator, createOpenAISimulator } from "@ctxsync/testkit";
 import { localBench } from "./replay/local.js";
 import { devicesBench } from "./replay/devices.js";
 import { POLICIES, runTrace, type Family, type PolicyName } from "./replay/sim-run.js";
@@ -37,7 +37,7 @@ const FAMILIES: Record<string, Family> = {
     name: "gemini",
     ctx: (s) => ({ provider: "gemini", model: "gemini-2.5-flash", ...(s.system !== undefined ? { system: s.system } : {}), tools: s.tools }),
     simulator: (clock, script) => createGeminiSimulator({ clock, script: (r) => script(r.warm) }),
-    transport: (sim, clock): Transport => geminiRestBridge(createGeminiTransport({ ...key, baseURL: "http://sim", fetch: sim.fetch, now: clock.now })),
+    transport: (sim, clock): Transport => createGeminiTransport({ ...key, baseURL: "http://sim", fetch: sim.fetch, now: clock.now }),
   },
   deepseek: {
     name: "deepseek",

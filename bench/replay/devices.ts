@@ -12,7 +12,9 @@ import { memoryStorage, openSession } from "@ctxsync/client/node";
 import { generateTestModel, startEngine } from "@ctxsync/local-engine";
 import { signToken } from "@ctxsync/protocol";
 import { createOpenAICompatibleTransport } from "@ctxsync/providers";
-import { createSqliteStore, createSyncServer, serveNode, silentLogger } from "@ctxsync/server";
+import { createSyncServer, silentLogger } from "@ctxsync/server";
+import { serveNode } from "@ctxsync/server/node";
+import { createSqliteStore } from "@ctxsync/server/sqlite";
 
 const ROUNDS = 5;
 const here = dirname(fileURLToPath(import.meta.url));

@@ -1,15 +1,17 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseJsonl } from "@ctxsync/core";
+import { createRng, parseJsonl } from "@ctxsync/core";
+import { generateTrace, toJsonl } from "@ctxsync/traces";
 import { signToken, verifyToken } from "@ctxsync/protocol";
-import { REPO, runCli, startServerProcess } from "./testing/processes.js";
+import { runCli, startServerProcess } from "./testing/processes.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ctxsync-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const traces = join(REPO, "..", "shared", "traces", "tau-bench");
-const trace = join(traces, readdirSync(traces).filter((f) => f.endsWith(".jsonl")).sort()[0]!);
+// A customer-service trace like tau-bench's (system prompt with the time, tool calls), generated.
+const trace = join(dir, "trace.jsonl");
+writeFileSync(trace, toJsonl(generateTrace(createRng(3), { style: "customer-service", turns: 20 })));
 
 describe("ctxsync CLI", () => {
   it("token prints a token the server accepts", async () => {

@@ -25,8 +25,7 @@ import {
   type ReplayHost,
   type UsageInput,
 } from "@ctxsync/replay";
-import { syncError, type SyncError, type SyncErrorCode } from "@ctxsync/protocol";
-import { toClientError } from "./errors.js";
+import { asSyncError, syncError, type SyncError, type SyncErrorCode } from "@ctxsync/protocol";
 import { httpLeaseService } from "./rebuild-lease.js";
 
 /**
@@ -119,7 +118,7 @@ const FROM_PROVIDER: Readonly<Record<string, SyncErrorCode>> = {
 
 /** A provider's failure as the client's error: its code in `details.providerCode`. */
 const fromProvider = (e: unknown): SyncError => {
-  if (!isProviderError(e)) return toClientError(e);
+  if (!isProviderError(e)) return asSyncError(e);
   return syncError(FROM_PROVIDER[e.code] ?? "internal", e.message, { providerCode: e.code, ...(e.status !== undefined ? { status: e.status } : {}), cause: e });
 };
 
@@ -159,7 +158,7 @@ const partialPublisher = (publish: (p: JsonValue | null) => void, ms: number) =>
 
 export const createTurns = (d: TurnDeps): SessionTurns & { close(): void } => {
   const o = d.options ?? {};
-  const onWriteError = (e: unknown) => d.emitError(toClientError(e));
+  const onWriteError = (e: unknown) => d.emitError(asSyncError(e));
   const host: ReplayHost = docHost({
     log: d.log,
     cache: d.cache,
@@ -198,7 +197,7 @@ export const createTurns = (d: TurnDeps): SessionTurns & { close(): void } => {
       timer = undefined;
       replay
         .wake()
-        .catch((e: unknown) => d.emitError(toClientError(e)))
+        .catch((e: unknown) => d.emitError(asSyncError(e)))
         .finally(arm);
     }, Math.max(0, at - d.now()));
     (timer as { unref?: () => void }).unref?.();

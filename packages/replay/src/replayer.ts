@@ -20,7 +20,6 @@ import {
   RESPONSE_KIND,
   type CacheHandle,
   type CompileResult,
-  type GeminiCacheCreateRequest,
   type HiddenLookup,
   type Manifest,
   type RenderContext,
@@ -94,7 +93,8 @@ export type RebuildHow = "restore" | "resend" | "scratch";
 
 /** A provider's explicit cache resources (Gemini `cachedContents`); providers' GeminiTransport has them as `caches`. */
 export interface ExplicitCacheApi {
-  create(req: GeminiCacheCreateRequest): Promise<{ readonly name?: string; readonly expireTime?: string }>;
+  /** Create one from its REST body (compile's `geminiCachePlan(...).body`). */
+  create(req: { readonly body: string }): Promise<{ readonly name?: string; readonly expireTime?: string }>;
 }
 
 export interface ReplayerOptions {
@@ -338,19 +338,17 @@ export const createReplayer = (o: ReplayerOptions): Replayer => {
     const full = compileTo(entry, branch, ctx);
     const total = full.manifest.totals.tokens;
     const per = o.chunkTokens ?? 2048;
-    const ends: EntryId[] = [];
+    // Chunk ends at entry boundaries, every `per` tokens of the manifest's count (the same units as `total`).
+    const ends: Array<{ id: EntryId; at: number }> = [];
     let acc = 0;
     for (const seg of full.manifest.segments) {
       acc += seg.tokens;
       const id = seg.entryIds?.[seg.entryIds.length - 1] ?? seg.entryId;
-      if (id && acc >= per * (ends.length + 1) && id !== entry) ends.push(id);
+      if (id && acc >= per * (ends.length + 1) && id !== entry && path.some((e) => e.id === id)) ends.push({ id, at: acc });
     }
-    let done = 0;
     for (const end of ends) {
-      if (!path.some((e) => e.id === end)) continue;
-      const r = await transport.send({ compiled: compileTo(end, branch, ctx), model: ctx.model, stream: false, maxOutputTokens: 0 });
-      done = r.usage.promptTokens;
-      emit({ type: "rebuild-progress", branch, key, done: Math.min(done, total), total });
+      await transport.send({ compiled: compileTo(end.id, branch, ctx), model: ctx.model, stream: false, maxOutputTokens: 0 });
+      emit({ type: "rebuild-progress", branch, key, done: Math.min(end.at, total), total });
     }
     return resend(branch, ctx, entry, "rebuild", undefined);
   };
@@ -517,7 +515,7 @@ export const createReplayer = (o: ReplayerOptions): Replayer => {
     });
     const t0 = host.now();
     emit({ type: "rebuild-start", branch, key, how: "scratch", tokens: 0 });
-    const res = await explicitApi!.create(plan.request);
+    const res = await explicitApi!.create({ body: plan.body });
     if (!res.name) throw replayError("rebuild-failed", "the provider created a cache without a name");
     const now = host.now();
     const expires = res.expireTime ? Date.parse(res.expireTime) : now + explicitTtl;

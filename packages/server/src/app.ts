@@ -1,24 +1,11 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { docNames, exportJsonl, importJsonl, openCache, openHidden, parseLeaseRequest, isConversationId, isCoreError, isEntryId, MAIN, randomId, type CoreErrorCode } from "@ctxsync/core";
-import { HTTP_STATUS, isSyncError, syncError, type Scope, type SyncErrorCode } from "@ctxsync/protocol";
+import { exportJsonl, importJsonl, openCache, openHidden, parseLeaseRequest, isConversationId, isEntryId, MAIN, randomId, type ConversationId } from "@ctxsync/core";
+import { asSyncError, docNames, HTTP_STATUS, syncError, type Scope, type SyncErrorCode } from "@ctxsync/protocol";
 import type { Access } from "./auth.js";
 import { openApiDocument } from "./openapi.js";
 import type { SyncServer } from "./sync-server.js";
-
-const CORE_TO_SYNC: Record<CoreErrorCode, SyncErrorCode> = {
-  "invalid-entry": "bad-request",
-  "unknown-entry": "not-found",
-  "unknown-branch": "not-found",
-  "invalid-branch": "bad-request",
-  "branch-exists": "conflict",
-  "invalid-json": "bad-request",
-  "invalid-transcript": "bad-request",
-  "meta-immutable": "conflict",
-  "not-canonical": "bad-request",
-  internal: "internal",
-};
 
 type Env = { Variables: { access: Access } };
 
@@ -31,7 +18,7 @@ export const createApp = (server: SyncServer): Hono<Env> => {
   const app = new Hono<Env>();
 
   app.onError((e, c) => {
-    const code: SyncErrorCode = isSyncError(e) ? e.code : isCoreError(e) ? CORE_TO_SYNC[e.code] : "internal";
+    const code: SyncErrorCode = asSyncError(e).code;
     if (code === "internal") server.logger.error("http-error", { path: c.req.path, error: String(e) });
     metrics.rejects.inc({ reason: code });
     return c.json({ error: { code, message: e.message } }, HTTP_STATUS[code]);
@@ -79,7 +66,7 @@ export const createApp = (server: SyncServer): Hono<Env> => {
       throw syncError("message-too-large", `request body exceeds ${server.limits.maxRequestBytes} bytes`);
     },
   });
-  const need = (c: Context<Env>, scope: Scope): string => {
+  const need = (c: Context<Env>, scope: Scope): ConversationId => {
     const id = c.req.param("id") ?? "";
     if (!isConversationId(id)) throw syncError("bad-request", `invalid conversation id ${JSON.stringify(id)}`);
     auth.require(c.get("access"), id, scope);
@@ -114,7 +101,7 @@ export const createApp = (server: SyncServer): Hono<Env> => {
         });
       }),
     );
-    return c.json({ id, documents: docNames(id as never) }, 201);
+    return c.json({ id, documents: docNames(id) }, 201);
   });
 
   app.get("/v1/conversations/:id", async (c) => {
@@ -129,7 +116,7 @@ export const createApp = (server: SyncServer): Hono<Env> => {
             entries: log.size(),
             branches: Object.fromEntries(log.branches()),
             info: room.doc.getMap("info").toJSON(),
-            documents: docNames(id as never),
+            documents: docNames(id),
           };
         }),
       ),
@@ -161,7 +148,7 @@ export const createApp = (server: SyncServer): Hono<Env> => {
   app.get("/v1/conversations/:id/hidden", async (c) => {
     const id = need(c, "read");
     await mustExist(id);
-    const blobs = await rooms.with(docNames(id as never).hidden, (room) => room.read(() => openHidden(room.doc).describe()));
+    const blobs = await rooms.with(docNames(id).hidden, (room) => room.read(() => openHidden(room.doc).describe()));
     return c.json({ conversation: id, blobs });
   });
 
@@ -172,7 +159,7 @@ export const createApp = (server: SyncServer): Hono<Env> => {
     const req = parseLeaseRequest(await jsonBody(c));
     if (typeof req === "string") throw syncError("bad-request", req);
     await mustExist(id);
-    const answer = await rooms.with(docNames(id as never).cache, (room) =>
+    const answer = await rooms.with(docNames(id).cache, (room) =>
       room.mutate(() => openCache(room.doc).decideRebuildLease(req, Date.now(), server.timings.leaseGraceMs)),
     );
     return c.json(answer);
@@ -215,7 +202,7 @@ export const createApp = (server: SyncServer): Hono<Env> => {
   app.delete("/v1/conversations/:id", async (c) => {
     const id = need(c, "admin");
     await mustExist(id);
-    for (const name of Object.values(docNames(id as never))) {
+    for (const name of Object.values(docNames(id))) {
       await rooms.evict(name, "not-found", `conversation ${id} was deleted`);
       await store.delete(name);
       // A client that connected in between loaded the old state: drop that copy too.

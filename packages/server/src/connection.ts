@@ -1,9 +1,11 @@
-import { parseDocName, type DocKind } from "@ctxsync/core";
-import { CLOSE_CODES, closeReason, isSyncError, syncError, toSyncError, type SyncError } from "@ctxsync/protocol";
-import type { Access } from "./auth.js";
-import { decodeMessage } from "./messages.js";
+import type { DocKind } from "@ctxsync/core";
+import { CLOSE_CODES, closeReason, decodeMessage, isSyncError, parseDocName, syncError, toSyncError, type SyncError } from "@ctxsync/protocol";
+import type { Access, Authenticator } from "./auth.js";
+import type { Limits } from "./config.js";
+import type { Logger } from "./logger.js";
 import type { Room, RoomPeer } from "./room.js";
-import type { SyncServer } from "./sync-server.js";
+import type { RoomManager } from "./room-manager.js";
+import type { ServerMetrics } from "./server-metrics.js";
 
 /** The transport a connection writes to (a `ws` socket in Node, anything with send/close elsewhere). */
 export interface PeerSocket {
@@ -19,6 +21,20 @@ export interface PeerHandlers {
   closed(): void;
 }
 
+/** What a connection needs from the server (the server passes itself; tests may pass less). */
+export interface ConnectionDeps {
+  readonly auth: Authenticator;
+  readonly rooms: RoomManager;
+  readonly metrics: ServerMetrics;
+  readonly logger: Logger;
+  readonly limits: Limits;
+  isShuttingDown(): boolean;
+  /** Open connections of the process (for `maxConnections`). */
+  connections(): number;
+  track(peer: RoomPeer): void;
+  untrack(peer: RoomPeer): void;
+}
+
 let nextId = 1;
 
 /**
@@ -27,7 +43,7 @@ let nextId = 1;
  * size limit, the rate limit and strict decoding before the room sees it; any refusal closes the
  * connection with the code for its reason.
  */
-export const openConnection = (server: SyncServer, socket: PeerSocket, roomName: string, token: string | null | undefined): PeerHandlers => {
+export const openConnection = (server: ConnectionDeps, socket: PeerSocket, roomName: string, token: string | null | undefined): PeerHandlers => {
   const { limits, metrics, logger } = server;
   let access: Access;
   let kind: DocKind;

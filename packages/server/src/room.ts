@@ -4,7 +4,6 @@ import {
   asDeviceId,
   decodeUpdate,
   openLog,
-  parseDocName,
   reconcile,
   validateDocUpdate,
   validateLogUpdate,
@@ -13,11 +12,11 @@ import {
   type DecodedUpdate,
   type DocKind,
 } from "@ctxsync/core";
-import { syncError, toSyncError, type SyncErrorCode } from "@ctxsync/protocol";
+import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, parseDocName, syncError, toSyncError, type SyncErrorCode } from "@ctxsync/protocol";
 import type { Limits, Timings } from "./config.js";
 import { createGroupCommit } from "./group-commit.js";
 import type { Logger } from "./logger.js";
-import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, isNoopUpdate } from "./messages.js";
+import { isNoopUpdate } from "./noop-update.js";
 import type { ServerMetrics } from "./server-metrics.js";
 import type { DocStore } from "./storage/types.js";
 

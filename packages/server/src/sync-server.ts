@@ -46,10 +46,10 @@ export const createSyncServer = (opts: SyncServerOptions): SyncServer => {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const timings = { ...DEFAULT_TIMINGS, ...opts.timings };
   const peers = new Set<RoomPeer>();
-  let rooms: RoomManager | undefined;
-  const metrics = createServerMetrics({ connections: () => peers.size, roomsLoaded: () => rooms?.size() ?? 0 });
+  // The gauge is read at scrape time, once `rooms` exists.
+  const metrics = createServerMetrics({ connections: () => peers.size, roomsLoaded: () => rooms.size() });
   const store = instrumentStore(opts.store, metrics);
-  rooms = createRoomManager({ store, logger, metrics, limits, timings });
+  const rooms: RoomManager = createRoomManager({ store, logger, metrics, limits, timings });
   let shuttingDown: Promise<void> | null = null;
 
   const server: SyncServer = {
@@ -68,8 +68,8 @@ export const createSyncServer = (opts: SyncServerOptions): SyncServer => {
     isShuttingDown: () => shuttingDown !== null,
     shutdown() {
       shuttingDown ??= (async () => {
-        logger.info("shutting-down", { connections: peers.size, rooms: rooms!.size() });
-        await rooms!.closeAll("shutting-down", "server is shutting down; reconnect shortly");
+        logger.info("shutting-down", { connections: peers.size, rooms: rooms.size() });
+        await rooms.closeAll("shutting-down", "server is shutting down; reconnect shortly");
         await store.close();
         logger.info("shut-down", {});
       })();

@@ -4,11 +4,14 @@ import { RENDERERS, type RendererId, type RenderContext } from "@ctxsync/compile
 import { memoryStorage, openSession } from "@ctxsync/client/node";
 import { createTransport, PROVIDER_IDS, type ProviderId } from "@ctxsync/providers";
 import type { ReplayEvent } from "@ctxsync/replay";
-import { serveNode } from "@ctxsync/server";
+import { join } from "node:path";
+import { createSyncServer, silentLogger } from "@ctxsync/server";
+import { serveNode } from "@ctxsync/server/node";
+import { createSqliteStore } from "@ctxsync/server/sqlite";
 import { parse, UsageError } from "../args.js";
 import type { Command } from "../command.js";
 import { progressBar } from "../progress.js";
-import { targetOf, withLocalServer } from "../target.js";
+import { targetOf } from "../target.js";
 
 const USAGE = `ctxsync replay --conversation ID [--branch main] --provider P [--model M] [--engine URL]
                [--renderer R] [--system-file F] [--base-url URL] [--api-key K] [--force]
@@ -109,14 +112,19 @@ export const replay: Command = {
       const ws = `${u.protocol === "https:" ? "wss:" : "ws:"}//${u.host}${u.pathname.replace(/\/+$/, "")}/sync`;
       return work(ws, target.token);
     }
-    return withLocalServer(target.dir, async (server) => {
-      if (!(await server.store.has(o.conversation!))) throw new Error(`no conversation ${JSON.stringify(o.conversation)} in ${target.dir}`);
+    // A data directory: an open server over it, in process, on a loopback port (the store locks the directory meanwhile).
+    const store = createSqliteStore({ path: join(target.dir, "ctxsync.db"), owner: "ctxsync replay" });
+    const server = createSyncServer({ store, logger: silentLogger });
+    try {
+      if (!(await store.has(o.conversation))) throw new Error(`no conversation ${JSON.stringify(o.conversation)} in ${target.dir}`);
       const node = await serveNode(server, { port: 0, host: "127.0.0.1" });
       try {
         return await work(`ws://127.0.0.1:${node.port}/sync`, undefined);
       } finally {
         await node.close();
       }
-    });
+    } finally {
+      await server.shutdown();
+    }
   },
 };

@@ -108,16 +108,6 @@ export const startPeer = (wsUrl: string, conversation: string, token?: string): 
   };
 };
 
-/** Poll `fn` until it returns true. */
-export const eventually = async (fn: () => Promise<boolean>, ms = 20_000, what = "condition") => {
-  const t0 = Date.now();
-  for (;;) {
-    if (await fn()) return;
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
-
 export const runCli = (args: string[], env: NodeJS.ProcessEnv = {}, input?: string) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
     const child = spawn(process.execPath, [...NODE_ARGS, MAIN, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });

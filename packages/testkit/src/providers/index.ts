@@ -10,4 +10,3 @@ export { createAnthropicSimulator } from "./anthropic.js";
 export { CACHE_NOT_FOUND, CORRUPTED_SIGNATURE, createGeminiSimulator, MISSING_SIGNATURE } from "./gemini.js";
 export type { GeminiSimulator } from "./gemini.js";
 export { createDeepSeekSimulator, REASONING_REQUIRED } from "./deepseek.js";
-export { geminiRestBridge } from "./gemini-rest.js";
