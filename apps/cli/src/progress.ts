@@ -1,6 +1,6 @@
 /**
- * A progress bar on stderr for long rebuilds: redrawn in place on a terminal, one line per update
- * (at most every `everyMs`) when stderr is a file or a pipe.
+ * A progress bar on stderr for long rebuilds: redrawn in place on a terminal; one line per update
+ * when stderr is a file or a pipe (updates come per prefill chunk, a few per rebuild).
  */
 export interface ProgressBar {
   update(done: number, total: number, label?: string): void;
@@ -9,12 +9,11 @@ export interface ProgressBar {
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
-export const progressBar = (out: NodeJS.WriteStream = process.stderr, opts: { width?: number; everyMs?: number; now?: () => number } = {}): ProgressBar => {
+export const progressBar = (out: NodeJS.WriteStream = process.stderr, opts: { width?: number; now?: () => number } = {}): ProgressBar => {
   const width = opts.width ?? 30;
   const now = opts.now ?? Date.now;
   const start = now();
   const tty = out.isTTY === true;
-  let lastLine = 0;
   let drawn = false;
   const line = (done: number, total: number, label: string) => {
     const frac = total > 0 ? Math.min(1, done / total) : 0;
@@ -27,10 +26,7 @@ export const progressBar = (out: NodeJS.WriteStream = process.stderr, opts: { wi
       if (tty) {
         out.write(`\r${line(done, total, label)}`);
         drawn = true;
-      } else if (now() - lastLine >= (opts.everyMs ?? 1000) || done >= total) {
-        lastLine = now();
-        out.write(`${line(done, total, label)}\n`);
-      }
+      } else out.write(`${line(done, total, label)}\n`);
     },
     done(message) {
       if (tty && drawn) out.write("\n");
