@@ -36,10 +36,10 @@ export interface GapPrior {
 }
 
 export const DEFAULT_GAP_PRIORS: Readonly<Record<GapKind, GapPrior>> = {
-  // A tool run: seconds typically, a test suite or a build minutes (3 % of runs past 5 min); an agent
+  // A tool run: seconds typically, a test suite or a build minutes (0.7 % of runs past 5 min); an agent
   // that stops for good while a tool runs is rare (1 in 500).
   tool: { medianMs: 5_000, shape: 1.2, weight: 2, endA: 1, endB: 499 },
-  // A person: median 2 min, heavy tail (20 % past 10 min, 6 % past 30 min); one session in four ends here.
+  // A person: median 5 min, heavy tail (a third past 10 min, one in seven past 30 min); one session in eight ends here.
   user: { medianMs: 300_000, shape: 1, weight: 2, endA: 1, endB: 7 },
 };
 

@@ -333,7 +333,7 @@ export const createReplayer = (o: ReplayerOptions): Replayer => {
   };
 
   /** Prefill a long prefix on an engine in chunks (each reuses the KV of the one before), reporting progress. */
-  const prefillInChunks = async (branch: string, ctx: RenderContext, entry: EntryId, key: string) => {
+  const prefillInChunks = async (branch: string, ctx: RenderContext, entry: EntryId, key: string, purpose: UsagePurpose = "rebuild") => {
     const path = host.path(entry);
     const full = compileTo(entry, branch, ctx);
     const total = full.manifest.totals.tokens;
@@ -350,7 +350,7 @@ export const createReplayer = (o: ReplayerOptions): Replayer => {
       await transport.send({ compiled: compileTo(end.id, branch, ctx), model: ctx.model, stream: false, maxOutputTokens: 0 });
       emit({ type: "rebuild-progress", branch, key, done: Math.min(end.at, total), total });
     }
-    return resend(branch, ctx, entry, "rebuild", undefined);
+    return resend(branch, ctx, entry, purpose, undefined);
   };
 
   interface LeaseRun {
@@ -487,7 +487,7 @@ export const createReplayer = (o: ReplayerOptions): Replayer => {
     const t0 = host.now();
     const run = await underLease(branch, key, seen, h, async () => {
       emit({ type: "rebuild-start", branch, key, how: "resend", tokens: h?.tokens ?? 0 });
-      const { compiled, result } = o.engine ? await prefillInChunks(branch, ctx, entry, key) : await resend(branch, ctx, entry, purpose, undefined);
+      const { compiled, result } = o.engine ? await prefillInChunks(branch, ctx, entry, key, purpose) : await resend(branch, ctx, entry, purpose, undefined);
       await settle(branch, ctx, compiled.manifest, result, "warmed");
       emit({ type: "rebuild-done", branch, key, how: "resend", tokens: result.usage.promptTokens, ms: host.now() - t0 });
       return { how: "resend", tokens: result.usage.promptTokens };
