@@ -11,7 +11,18 @@
  * Prints JSON lines; the last line is the summary.
  */
 import { readFileSync, statSync } from "node:fs";
-import { asDeviceId, canonicalJson, importMessages, messageToEntry, openLog, parseJsonl, type ConversationLog, type EntryInput } from "@ctxsync/core";
+import {
+  asDeviceId,
+  canonicalJson,
+  decodeUpdate,
+  importMessages,
+  messageToEntry,
+  openLog,
+  parseJsonl,
+  validateLogUpdate,
+  type ConversationLog,
+  type EntryInput,
+} from "@ctxsync/core";
 import { agentStep, createRng, traceFiles, userTurn } from "@ctxsync/testkit";
 import * as Y from "yjs";
 
@@ -127,6 +138,72 @@ const appendCase = (name: string, stream: () => () => EntryInput) => {
   return { us1k: small.meanUs, us100k: big.meanUs, ratio, wallMedianRatio: big.medianUs / small.medianUs };
 };
 
+// ---- validating an incoming update ----
+/**
+ * What the server pays to judge one incoming update to `C` (decode + validate, not apply), against a
+ * server log (gc off, as the server keeps it) of N entries, at N = 1k and N = 100k, for:
+ * - append: a synced device appends one entry to main (the common case);
+ * - concurrent: a device that missed the previous append continues main from the head before it
+ *   (a concurrent continuation: its write did not see the current value of main);
+ * - neverSynced: a document that never synced creates a root and points `main` at it.
+ * Each case's update is made on a replica, validated against the server log (timed), then applied to
+ * it (untimed) so the next case starts from the same state. Mean CPU µs per update.
+ */
+const VALIDATIONS = 400;
+const validateCase = () => {
+  const sizes = [1_000, 100_000] as const;
+  const next = cycledTraces();
+  const rows = sizes.map((n) => {
+    const server = openLog(new Y.Doc({ gc: false }), { device: asDeviceId("server"), now: () => 1_700_000_000_000 });
+    grow(server, n, next);
+    const device = openLog(new Y.Doc(), { device: asDeviceId("device"), now: () => 1_700_000_000_000 });
+    Y.applyUpdate(device.doc, Y.encodeStateAsUpdate(server.doc));
+    const capture = (doc: Y.Doc, fn: () => void): Uint8Array => {
+      const got: Uint8Array[] = [];
+      const h = (u: Uint8Array) => got.push(u);
+      doc.on("update", h);
+      fn();
+      doc.off("update", h);
+      return Y.mergeUpdates(got);
+    };
+    const sync = () => Y.applyUpdate(device.doc, Y.encodeStateAsUpdate(server.doc, Y.encodeStateVector(device.doc)));
+    const cpu = { append: 0, concurrent: 0, neverSynced: 0 };
+    const refused: string[] = [];
+    let timed = false;
+    const judge = (name: keyof typeof cpu, update: Uint8Array) => {
+      const c0 = process.cpuUsage();
+      const v = validateLogUpdate(server, decodeUpdate(update));
+      const d = process.cpuUsage(c0);
+      if (timed) cpu[name] += d.user + d.system;
+      if (!v.ok) refused.push(`${name}: ${v.code}`);
+      else Y.applyUpdate(server.doc, update);
+    };
+    // The first rounds are not timed: a running server has validated updates against this log before
+    // (the first one after loading memoizes the head's depth, once per load).
+    for (let i = -20; i < VALIDATIONS; i++) {
+      timed = i >= 0;
+      judge("append", capture(device.doc, () => device.append("main", next())));
+      // Another device moves main first; this device continues from the head it last saw.
+      const other = capture(server.doc, () => server.append("main", next()));
+      judge("concurrent", capture(device.doc, () => device.append("main", next())));
+      void other;
+      const fresh = openLog(new Y.Doc(), { device: asDeviceId(`fresh${i}`), now: () => 1_700_000_000_000 });
+      judge("neverSynced", capture(fresh.doc, () => fresh.append("main", next())));
+      fresh.doc.destroy();
+      sync();
+    }
+    const perUpdate = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v / VALIDATIONS)]));
+    print({ case: "validate", entries: n, updates: VALIDATIONS, cpuMeanUs: perUpdate, refused: refused.length, refusedExamples: refused.slice(0, 3) });
+    server.doc.destroy();
+    device.doc.destroy();
+    return perUpdate as Record<keyof typeof cpu, number>;
+  });
+  const [small, big] = rows as [Record<string, number>, Record<string, number>];
+  const ratios = Object.fromEntries(Object.keys(small).map((k) => [k, round(big[k]! / small[k]!)]));
+  print({ case: "validateRatio", ratio100kOver1k: ratios });
+  return { small, big, ratios };
+};
+
 // ---- encoded size over content ----
 const tracesSize = () => {
   let encodedPerMessage = 0;
@@ -214,6 +291,7 @@ const genAppend = appendCase("generated", () => generated(3));
 const encodedTraces = tracesSize();
 const encodedGenerated = syntheticSize(100_000);
 const load10k = load(10_000);
+const validation = validateCase();
 
 console.log(
   JSON.stringify({
@@ -230,6 +308,10 @@ console.log(
     encodedOverContentOf: "90 traces, one update per message; content = UTF-8 canonical JSON of entry content",
     encodedOverContentGenerated100k: round(encodedGenerated, 3),
     load10kMs: round(load10k),
+    validateUs1k: validation.small,
+    validateUs100k: validation.big,
+    validateRatio: validation.ratios,
+    validateOf: "decode + validate one incoming update to C (server log, gc off) at N=1k and N=100k entries; mean CPU µs",
     node: process.version,
   }),
 );
