@@ -168,13 +168,19 @@ const validateCase = () => {
     };
     const sync = () => Y.applyUpdate(device.doc, Y.encodeStateAsUpdate(server.doc, Y.encodeStateVector(device.doc)));
     const cpu = { append: 0, concurrent: 0, neverSynced: 0 };
+    const wall: Record<keyof typeof cpu, number[]> = { append: [], concurrent: [], neverSynced: [] };
     const refused: string[] = [];
     let timed = false;
     const judge = (name: keyof typeof cpu, update: Uint8Array) => {
       const c0 = process.cpuUsage();
+      const w0 = performance.now();
       const v = validateLogUpdate(server, decodeUpdate(update));
+      const w = (performance.now() - w0) * 1000;
       const d = process.cpuUsage(c0);
-      if (timed) cpu[name] += d.user + d.system;
+      if (timed) {
+        cpu[name] += d.user + d.system;
+        wall[name].push(w);
+      }
       if (!v.ok) refused.push(`${name}: ${v.code}`);
       else Y.applyUpdate(server.doc, update);
     };
@@ -193,15 +199,17 @@ const validateCase = () => {
       sync();
     }
     const perUpdate = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v / VALIDATIONS)]));
-    print({ case: "validate", entries: n, updates: VALIDATIONS, cpuMeanUs: perUpdate, refused: refused.length, refusedExamples: refused.slice(0, 3) });
+    const wallMedian = Object.fromEntries(Object.entries(wall).map(([k, v]) => [k, round(median(v))]));
+    print({ case: "validate", entries: n, updates: VALIDATIONS, cpuMeanUs: perUpdate, wallMedianUs: wallMedian, refused: refused.length, refusedExamples: refused.slice(0, 3) });
     server.doc.destroy();
     device.doc.destroy();
-    return perUpdate as Record<keyof typeof cpu, number>;
+    return { cpu: perUpdate as Record<keyof typeof cpu, number>, wall: wallMedian as Record<keyof typeof cpu, number> };
   });
-  const [small, big] = rows as [Record<string, number>, Record<string, number>];
-  const ratios = Object.fromEntries(Object.keys(small).map((k) => [k, round(big[k]! / small[k]!)]));
-  print({ case: "validateRatio", ratio100kOver1k: ratios });
-  return { small, big, ratios };
+  const [small, big] = rows as [(typeof rows)[0], (typeof rows)[0]];
+  const ratios = Object.fromEntries(Object.keys(small.cpu).map((k) => [k, round(big.cpu[k as "append"] / small.cpu[k as "append"])]));
+  const wallRatios = Object.fromEntries(Object.keys(small.wall).map((k) => [k, round(big.wall[k as "append"] / small.wall[k as "append"])]));
+  print({ case: "validateRatio", ratio100kOver1k: ratios, wallMedianRatio100kOver1k: wallRatios });
+  return { small: small.cpu, big: big.cpu, ratios, wallRatios, wallSmall: small.wall, wallBig: big.wall };
 };
 
 // ---- encoded size over content ----
@@ -311,6 +319,9 @@ console.log(
     validateUs1k: validation.small,
     validateUs100k: validation.big,
     validateRatio: validation.ratios,
+    validateWallMedianUs1k: validation.wallSmall,
+    validateWallMedianUs100k: validation.wallBig,
+    validateWallMedianRatio: validation.wallRatios,
     validateOf: "decode + validate one incoming update to C (server log, gc off) at N=1k and N=100k entries; mean CPU µs",
     node: process.version,
   }),
