@@ -233,6 +233,7 @@ const createRoom = (
       enqueue(async () => {
         if (from.closed) return; // an earlier message of this peer was refused: drop the rest
         checkOpen();
+        const t0 = performance.now();
         let update: Uint8Array;
         let decoded: DecodedUpdate; // decoded once, for the no-op check and the validator
         let noop: boolean;
@@ -253,6 +254,7 @@ const createRoom = (
         if (room.bytes() + update.byteLength > limits.maxDocumentBytes)
           throw syncError("document-too-large", `document ${name} would exceed ${limits.maxDocumentBytes} bytes`);
         const v = log ? validateLogUpdate(log, decoded) : validateDocUpdate(kind, { doc }, decoded);
+        metrics.validateSeconds.observe((performance.now() - t0) / 1000, { kind });
         if (!v.ok && v.code === "missing-dependency" && !from.synced && !step2) {
           if (update.byteLength > limits.maxMessageBytes)
             throw syncError("message-too-large", `updates held until sync step 2 exceed ${limits.maxMessageBytes} bytes`);
