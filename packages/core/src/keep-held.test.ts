@@ -171,6 +171,30 @@ describe("the server keeps what it held", () => {
     });
   }
 
+  it("after a correction the server's own appends still go at the end of the entries array", () => {
+    const { server } = serverLog();
+    const b = replicaOf(server, 40); // will continue from before the server's next append
+    // Local appends: Yjs caches index positions in long arrays (search markers).
+    for (let i = 0; i < 300; i++) server.append("main", { kind: "user", content: { text: `server first ${i}` } });
+    const a = replicaOf(server, 10);
+    expect(receive(server, capture(a.doc, () => a.setInfo("topic", "from a"))).ok).toBe(true);
+    // B's entry lands before the server's in the array (shifting cached positions), and its info write needs correcting.
+    const ub = capture(b.doc, () =>
+      b.transact(() => {
+        b.append("main", { kind: "user", content: { text: "B" } });
+        b.setInfo("topic", "from b");
+      }),
+    );
+    expect(receive(server, ub)).toMatchObject({ corrections: [{ root: "info", key: "topic" }] });
+    expect(server.info("topic")).toBe("from a");
+    for (let i = 0; i < 3; i++) {
+      const local = capture(server.doc, () => server.append("main", { kind: "user", content: { text: `server ${i}` } }));
+      const structs = Y.decodeUpdate(local).structs as Y.Item[];
+      expect(structs.every((s) => s.rightOrigin === null)).toBe(true);
+      expect(server.entries().at(-1)!.content).toEqual({ text: `server ${i}` });
+    }
+  });
+
   it("a stale device that continues its own line after the correction does not take main back", () => {
     const { server } = serverLog();
     const a = replicaOf(server, 10);

@@ -44,6 +44,10 @@ export const applyKeepingHeld = (
   update: Uint8Array,
   validation: Extract<ValidationResult, { ok: true }>,
   origin: unknown,
+  opts: {
+    /** Called with the corrections inside the transaction, before its update is emitted (to decide who gets it). */
+    readonly onCorrections?: (corrections: readonly Correction[]) => void;
+  } = {},
 ): Correction[] => {
   const doc = log.doc;
   if (!isServerClientId(doc.clientID)) throw coreError("internal", "applyKeepingHeld needs a document that writes with a server client id");
@@ -65,8 +69,14 @@ export const applyKeepingHeld = (
     Y.applyUpdate(doc, update, origin);
     // Applying an update marks the transaction remote, and Yjs gives a document a new client id when a
     // remote transaction changes its own client's state (it assumes another replica is using its id).
-    // The writes below are this server's own: the update carries nothing under its id (own-client-id).
+    // The writes below are this server's own: the update carries nothing under its id (own-client-id),
+    // so the transaction is marked local again. A remote transaction also makes Yjs drop the search
+    // markers (cached index positions) of arrays, which the update may have shifted: drop them here.
     tr.local = true;
+    for (const type of doc.share.values()) {
+      const markers = (type as unknown as { _searchMarker: unknown[] | null })._searchMarker;
+      if (markers) markers.length = 0;
+    }
     for (const [key, held] of heldBranches) {
       const now = branches.get(key);
       if (now !== undefined && descends(held.head, now.head)) continue;
@@ -79,6 +89,7 @@ export const applyKeepingHeld = (
       info.set(key, held);
       corrections.push({ root: LOG_ROOTS.info, key });
     }
+    if (corrections.length > 0) opts.onCorrections?.(corrections);
   }, origin);
   return corrections;
 };

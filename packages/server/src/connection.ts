@@ -2,8 +2,9 @@ import { parseDocName, type DocKind } from "@ctxsync/core";
 import { CLOSE_CODES, closeReason, isSyncError, syncError, toSyncError, type SyncError } from "@ctxsync/protocol";
 import type { Access } from "./auth.js";
 import { decodeMessage } from "./messages.js";
+import { checkOrigin } from "./origin-check.js";
 import type { Room, RoomPeer } from "./room.js";
-import type { SyncServer } from "./sync-server.js";
+import type { ConnectInfo, SyncServer } from "./sync-server.js";
 
 /** The transport a connection writes to (a `ws` socket in Node, anything with send/close elsewhere). */
 export interface PeerSocket {
@@ -27,7 +28,13 @@ let nextId = 1;
  * size limit, the rate limit and strict decoding before the room sees it; any refusal closes the
  * connection with the code for its reason.
  */
-export const openConnection = (server: SyncServer, socket: PeerSocket, roomName: string, token: string | null | undefined): PeerHandlers => {
+export const openConnection = (
+  server: SyncServer,
+  socket: PeerSocket,
+  roomName: string,
+  token: string | null | undefined,
+  info: ConnectInfo = {},
+): PeerHandlers => {
   const { limits, metrics, logger } = server;
   let access: Access;
   let kind: DocKind;
@@ -41,6 +48,8 @@ export const openConnection = (server: SyncServer, socket: PeerSocket, roomName:
   };
   try {
     if (server.isShuttingDown()) throw syncError("shutting-down", "server is shutting down");
+    const refused = checkOrigin(server.originPolicy, info);
+    if (refused) throw refused;
     ({ conversation, kind } = parseDocName(roomName));
   } catch (e) {
     return refuse(isSyncError(e) ? e : syncError("bad-request", (e as Error).message));
@@ -64,6 +73,7 @@ export const openConnection = (server: SyncServer, socket: PeerSocket, roomName:
   const peer: RoomPeer & { closed: boolean } = {
     id: nextId++,
     closed: false,
+    identity: access.subject,
     awarenessIds: new Set(),
     held: null,
     synced: false,
@@ -157,11 +167,16 @@ export const openConnection = (server: SyncServer, socket: PeerSocket, roomName:
       try {
         if (data.byteLength > limits.maxMessageBytes)
           throw syncError("message-too-large", `message of ${data.byteLength} bytes exceeds the limit of ${limits.maxMessageBytes}`);
-        const now = performance.now();
-        tokens = Math.min(limits.messageBurst, tokens + ((now - lastRefill) * limits.maxMessagesPerSecond) / 1000);
-        lastRefill = now;
-        if (tokens < 1) throw syncError("rate-limited", `more than ${limits.maxMessagesPerSecond} messages per second`);
-        tokens -= 1;
+        // Awareness messages (type 1) are metered by the room apart from these, and dropped rather than
+        // refused past their rate: the stock client echoes every awareness relay it receives, so their
+        // number follows what others do, and nobody is closed for traffic it did not originate.
+        if (data[0] !== 1) {
+          const now = performance.now();
+          tokens = Math.min(limits.messageBurst, tokens + ((now - lastRefill) * limits.maxMessagesPerSecond) / 1000);
+          lastRefill = now;
+          if (tokens < 1) throw syncError("rate-limited", `more than ${limits.maxMessagesPerSecond} messages per second`);
+          tokens -= 1;
+        }
         if (!isBinary) throw syncError("malformed-message", "malformed message: text frames are not part of the protocol");
         if (room) handle(room, data);
         else {

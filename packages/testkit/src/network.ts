@@ -1,10 +1,13 @@
 import {
+  applyKeepingHeld,
   asDeviceId,
+  isServerClientId,
   LOG_ROOTS,
   openCache,
   openHidden,
   openLog,
   reconcile,
+  SERVER_CLIENT_ID_BASE,
   validateDocUpdate,
   validateLogUpdate,
   type CacheState,
@@ -26,7 +29,14 @@ import { createRng, type Rng } from "./rng.js";
  * queue that drops, duplicates, delays and reorders them; replicas go offline (their connections
  * close, messages in flight are lost) and come back (sync step 1 both ways, as y-websocket does on
  * reconnect). Every incoming update is validated against the receiving replica's state before it is
- * applied, as the server does; the reconciler runs after every remote update, as server and clients do.
+ * applied, as the server does; the reconciler runs after every remote update.
+ *
+ * In a star, servers act as the sync server does: they write with server client ids, judge a client's
+ * update by its net effect and keep what they held (`applyKeepingHeld`: a later concurrent write is
+ * corrected in the same transaction, and the correction goes back to the sender too), enforce client-id
+ * ownership (a client may not add structs under another client's id; held until they arrive from
+ * their owner, as a refused client retries on reconnect), and are the only replicas that reconcile:
+ * their fork branches reach the clients. Updates between servers (Redis fan-out) are only validated.
  */
 
 export type MessageType = "update" | "sync1" | "sync2";
@@ -134,6 +144,8 @@ export interface NetworkStats {
   reconciled: number;
   /** Messages lost because an endpoint was offline. */
   lostOffline: number;
+  /** Keys a server wrote back because a client's concurrent write would have changed what it held. */
+  keptHeld: number;
 }
 
 export interface Network {
@@ -183,17 +195,20 @@ export const emptyStats = (): NetworkStats => ({
   resyncs: 0,
   reconciled: 0,
   lostOffline: 0,
+  keptHeld: 0,
 });
 
 /** Marks a transaction that applied an update received from another replica. */
 export interface RemoteOrigin {
   readonly remoteFrom: number;
+  /** A server corrected the update in the same transaction: the sender gets the relay too. */
+  relayToSender?: boolean;
 }
 const isRemote = (origin: unknown): origin is RemoteOrigin =>
   typeof origin === "object" && origin !== null && "remoteFrom" in origin;
 
 /** Codes that mean "not yet": something the update depends on has not arrived. The update is held and retried. */
-const NOT_YET: ReadonlySet<ValidationCode> = new Set(["missing-dependency", "missing-parent", "unknown-head"]);
+const NOT_YET: ReadonlySet<ValidationCode | "client-id-owned"> = new Set(["missing-dependency", "missing-parent", "unknown-head", "client-id-owned"]);
 const MAX_PENDING = 256;
 const TRACE_LINES = 400;
 
@@ -218,6 +233,14 @@ export const createNetwork = (opts: NetworkOptions): Network => {
   let tick = 0;
   let seq = 0;
   let calm = false;
+  /** Client-id ownership as the servers share it (per document kind): client id → the replica that first wrote with it. */
+  const owners = new Map<DocKind, Map<number, number>>();
+  /** Client ids that add structs `doc` does not have. */
+  const newClients = (doc: Y.Doc, update: Uint8Array): number[] => {
+    const out = new Set<number>();
+    for (const st of Y.decodeUpdate(update).structs) if (st.id.clock + st.length > Y.getState(doc.store, st.id.client)) out.add(st.id.client);
+    return [...out];
+  };
   const queue: Message[] = [];
   const authored = new Map<EntryId, Authored>();
   const violations: Violation[] = [];
@@ -258,6 +281,12 @@ export const createNetwork = (opts: NetworkOptions): Network => {
   /** Validate and apply; returns "applied", "held" (a dependency is missing) or "refused". */
   const integrate = (r: Replica, m: Message): "applied" | "held" | "refused" => {
     const doc = r.docs.get(m.doc)!;
+    // A server takes new structs from a client only under client ids that client owns (or nobody does).
+    const authority = isServer(r.index) && !isServer(m.from);
+    const byKind = owners.get(m.doc) ?? new Map<number, number>();
+    owners.set(m.doc, byKind);
+    const adds = authority ? newClients(doc, m.payload).filter((c) => !isServerClientId(c)) : [];
+    if (adds.some((c) => byKind.has(c) && byKind.get(c) !== m.from)) return "held";
     const res = validate(r, m.doc, m.payload);
     if (!res.ok) {
       if (NOT_YET.has(res.code)) return "held";
@@ -265,7 +294,15 @@ export const createNetwork = (opts: NetworkOptions): Network => {
       note(`REFUSED ${m.type}:${m.doc} r${m.from}->r${r.index}: ${res.code} ${res.message}`);
       return "refused";
     }
-    Y.applyUpdate(doc, m.payload, { remoteFrom: m.from } satisfies RemoteOrigin);
+    for (const c of adds) if (!byKind.has(c)) byKind.set(c, m.from);
+    const origin: RemoteOrigin = { remoteFrom: m.from };
+    if (authority && m.doc === "log" && "net" in res) {
+      const corrected = applyKeepingHeld(r.log, m.payload, res, origin, { onCorrections: () => (origin.relayToSender = true) });
+      if (corrected.length > 0) {
+        stats.keptHeld += corrected.length;
+        note(`r${r.index} kept what it held: ${corrected.map((c) => `${c.root}.${c.key}`).join(",")} (update from r${m.from})`);
+      }
+    } else Y.applyUpdate(doc, m.payload, origin);
     if (doc.store.pendingStructs !== null || doc.store.pendingDs !== null) {
       stats.yjsPending++;
       note(`yjs holds part of ${m.type}:${m.doc} r${m.from}->r${r.index} pending`);
@@ -307,7 +344,9 @@ export const createNetwork = (opts: NetworkOptions): Network => {
     }
     if (outcome !== "applied") return;
     retryPending(r, m.doc);
-    if (m.doc === "log" && doReconcile) {
+    // In a star only servers reconcile (their fork branches reach the clients): a client would otherwise fork
+    // a leaf that is about to win, in the moment between another device's write and the server's correction.
+    if (m.doc === "log" && doReconcile && (topology === "mesh" || isServer(r.index))) {
       const made = reconcile(r.log);
       if (made.length > 0) {
         stats.reconciled += made.length;
@@ -369,9 +408,11 @@ export const createNetwork = (opts: NetworkOptions): Network => {
     const gc = typeof opts.gc === "function" ? opts.gc(index) : (opts.gc ?? true);
     for (const kind of docKinds) {
       const doc = new Y.Doc({ gc });
-      // Deterministic client ids, so a seed replays the same conflict resolution.
-      let client = idRng.int(1, 0x7fffffff);
-      while (usedClients.has(client)) client = idRng.int(1, 0x7fffffff);
+      // Deterministic client ids, so a seed replays the same conflict resolution. Servers write with
+      // server client ids (2^32 and up), as the sync server does.
+      const draw = () => (isServer(index) ? SERVER_CLIENT_ID_BASE + idRng.int(0, 2 ** 40) : idRng.int(1, 0x7fffffff));
+      let client = draw();
+      while (usedClients.has(client)) client = draw();
       usedClients.add(client);
       doc.clientID = client;
       docs.set(kind, doc);
@@ -410,7 +451,8 @@ export const createNetwork = (opts: NetworkOptions): Network => {
           // against its state). Relaying the received bytes instead would forward a sync step 2 that
           // is a diff against the server's state, not the clients'. Peers in a mesh do not relay.
           if (isServer(index))
-            for (const j of neighbours(index)) if (j !== origin.remoteFrom && replicas[j]!.online) send(index, j, kind, "update", update);
+            for (const j of neighbours(index))
+              if ((j !== origin.remoteFrom || origin.relayToSender) && replicas[j]!.online) send(index, j, kind, "update", update);
           return;
         }
         for (const j of neighbours(index)) if (replicas[j]!.online) send(index, j, kind, "update", update);
