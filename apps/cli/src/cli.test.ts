@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseJsonl } from "@ctxsync/core";
 import { signToken, verifyToken } from "@ctxsync/protocol";
-import { REPO, runCli, startServerProcess } from "./testing/processes.js";
+import { REPO, runCli, runCliSlowReader, startServerProcess } from "./testing/processes.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ctxsync-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,6 +47,24 @@ describe("ctxsync CLI", () => {
     const missing = await runCli(["export", "--conversation", "nope", "--data", data]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no conversation "nope"/);
+  });
+
+  it("export to a slow pipe is complete (not cut at the 64 KiB pipe buffer)", async () => {
+    const dirOf = join(REPO, "..", "shared", "traces", "openhands");
+    const big = readdirSync(dirOf)
+      .filter((f) => f.endsWith(".jsonl"))
+      .map((f) => join(dirOf, f))
+      .find((f) => readFileSync(f).length > 200 * 1024)!;
+    const data = join(dir, "d4");
+    expect((await runCli(["import", big, "--conversation", "big", "--data", data])).code).toBe(0);
+    const out = join(dir, "big.jsonl");
+    expect((await runCli(["export", "--conversation", "big", "--data", data, "--out", out])).code).toBe(0);
+    const expected = readFileSync(out);
+    expect(expected.length).toBeGreaterThan(192 * 1024);
+    const piped = await runCliSlowReader(["export", "--conversation", "big", "--data", data], 1500);
+    expect(piped.code).toBe(0);
+    expect(piped.stdout.length).toBe(expected.length);
+    expect(piped.stdout.equals(expected)).toBe(true);
   });
 
   it("a data directory has one user at a time: a second server or a direct import is refused while one serves it", async () => {

@@ -118,6 +118,40 @@ export const eventually = async (fn: () => Promise<boolean>, ms = 20_000, what =
   }
 };
 
+/**
+ * Run the CLI with a reader that does not read stdout for `stallMs` after the process started (as a
+ * slow `| jq` would): output past the pipe's buffer is only complete if the CLI waits for it to drain.
+ */
+export const runCliSlowReader = (args: string[], stallMs: number) =>
+  new Promise<{ code: number | null; stdout: Buffer }>((res) => {
+    const child = spawn(process.execPath, [...NODE_ARGS, MAIN, ...args], { cwd: REPO, stdio: ["ignore", "pipe", "inherit"] });
+    const chunks: Buffer[] = [];
+    child.stdout.pause();
+    let code: number | null = null;
+    let exited = false;
+    let ended = false;
+    let settled = false;
+    const done = (force = false) => {
+      if (settled || !exited || (!ended && !force)) return;
+      settled = true;
+      res({ code, stdout: Buffer.concat(chunks) });
+    };
+    child.on("exit", (c) => {
+      code = c;
+      exited = true;
+      done();
+      setTimeout(() => done(true), stallMs + 2000); // whatever arrived by then
+    });
+    setTimeout(() => {
+      child.stdout.on("data", (d: Buffer) => chunks.push(d));
+      child.stdout.on("end", () => {
+        ended = true;
+        done();
+      });
+      child.stdout.resume();
+    }, stallMs);
+  });
+
 export const runCli = (args: string[], env: NodeJS.ProcessEnv = {}, input?: string) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
     const child = spawn(process.execPath, [...NODE_ARGS, MAIN, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
