@@ -22,7 +22,7 @@ export interface TestServer {
 }
 
 export const startTestServer = async (
-  o: { secret?: string; limits?: Partial<Limits>; timings?: Partial<Timings>; store?: DocStore } = {},
+  o: { secret?: string; limits?: Partial<Limits>; timings?: Partial<Timings>; store?: DocStore; allowOrigins?: readonly string[] } = {},
 ): Promise<TestServer> => {
   const dir = mkdtempSync(join(tmpdir(), "ctxsync-test-"));
   const store = o.store ?? createSqliteStore({ path: join(dir, "ctxsync.db"), synchronous: "normal" });
@@ -32,6 +32,7 @@ export const startTestServer = async (
     logger: process.env.CTXSYNC_TEST_LOG ? createLogger("debug") : silentLogger,
     ...(o.limits ? { limits: o.limits } : {}),
     ...(o.timings ? { timings: o.timings } : {}),
+    ...(o.allowOrigins ? { allowOrigins: o.allowOrigins } : {}),
   });
   const node = await serveNode(server, { port: 0, host: "127.0.0.1" });
   return {
