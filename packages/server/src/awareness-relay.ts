@@ -48,6 +48,13 @@ export interface AwarenessOptions {
   readonly peers: () => Iterable<AwarenessPeer>;
   /** A peer announced an id nobody owned (it now owns it). */
   readonly onAnnounce?: (peer: AwarenessPeer, client: number) => void;
+  /**
+   * May `peer` take up `client` when no live connection speaks for it? (The room answers with document
+   * client-id ownership, so that nobody squats the id of a device that is offline for a while.)
+   */
+  readonly mayClaim?: (peer: AwarenessPeer, client: number) => boolean;
+  /** Two connections of one identity (a device reconnecting before its old connection timed out): the new one takes over. */
+  readonly sameIdentity?: (a: AwarenessPeer, b: AwarenessPeer) => boolean;
   /** Counted: entries dropped because the sender did not own them, or messages past the rate. */
   readonly onDrop?: (reason: "not-owner" | "rate") => void;
 }
@@ -137,8 +144,13 @@ export const createAwarenessRelay = (awareness: awarenessProtocol.Awareness, o: 
       const mine: Entry[] = [];
       for (const x of entries) {
         const owner = owners.get(x.client);
-        if (owner === peer) mine.push(x);
-        else if (owner === undefined && peer.awarenessIds.size < o.maxIdsPerConnection && x.state !== "null") {
+        if (owner === peer) {
+          mine.push(x);
+          continue;
+        }
+        const free = owner === undefined || owner.closed || (o.sameIdentity?.(owner, peer) ?? false);
+        if (free && peer.awarenessIds.size < o.maxIdsPerConnection && x.state !== "null" && (o.mayClaim?.(peer, x.client) ?? true)) {
+          if (owner) owner.awarenessIds.delete(x.client);
           owners.set(x.client, peer);
           peer.awarenessIds.add(x.client);
           o.onAnnounce?.(peer, x.client);

@@ -206,6 +206,11 @@ const createRoom = (
     onDrop: (reason) => metrics.awarenessDropped.inc({ reason }),
     // The stock client announces its document's client id before it sends its offline work.
     onAnnounce: (peer, client) => owners.claim(client, (peer as RoomPeer).identity),
+    mayClaim: (peer, client) => {
+      const owner = owners.owner(client);
+      return owner === undefined || owner === (peer as RoomPeer).identity;
+    },
+    sameIdentity: (a, b) => (a as RoomPeer).identity !== undefined && (a as RoomPeer).identity === (b as RoomPeer).identity,
   });
 
   const appended = (s: number, n: number) => {
