@@ -61,8 +61,8 @@ describe("ctxsync CLI", () => {
     expect((await runCli(["export", "--conversation", "big", "--data", data, "--out", out])).code).toBe(0);
     const expected = readFileSync(out);
     expect(expected.length).toBeGreaterThan(192 * 1024);
-    const piped = await runCliSlowReader(["export", "--conversation", "big", "--data", data], 1500);
-    expect(piped.code).toBe(0);
+    const piped = await runCliSlowReader(["export", "--conversation", "big", "--data", data], 2500);
+    expect(piped.code, piped.stderr).toBe(0);
     expect(piped.stdout.length).toBe(expected.length);
     expect(piped.stdout.equals(expected)).toBe(true);
   });
