@@ -11,6 +11,7 @@
  * Prints JSON lines; the last line is the summary.
  */
 import { readFileSync, statSync } from "node:fs";
+import * as core from "@ctxsync/core";
 import {
   asDeviceId,
   canonicalJson,
@@ -146,13 +147,20 @@ const appendCase = (name: string, stream: () => () => EntryInput) => {
  * - concurrent: a device that missed the previous append continues main from the head before it
  *   (a concurrent continuation: its write did not see the current value of main);
  * - neverSynced: a document that never synced creates a root and points `main` at it.
- * Each case's update is made on a replica, validated against the server log (timed), then applied to
- * it (untimed) so the next case starts from the same state. Mean CPU µs per update.
+ * Each update is made on a replica, validated against the server log (timed), then applied to it
+ * (timed apart: `applyUs`, Yjs's own cost for the same update, the peer to compare with).
+ * Plain Yjs apply here, so the figures compare with the validator before issue 9.
+ * `keepHeld`: the server as it runs now (server client id, `applyKeepingHeld`), never-synced writes
+ * to a `main` the server keeps: the validator walks main's history back to the root, as Yjs's
+ * integration of that write does (both grow with main's history, not with the update).
+ * Mean CPU µs and median wall µs per update.
  */
 const VALIDATIONS = 400;
+type Case = "append" | "concurrent" | "neverSynced" | "keepHeld";
 const validateCase = () => {
   const sizes = [1_000, 100_000] as const;
   const next = cycledTraces();
+  const keepHeldAvailable = typeof (core as { applyKeepingHeld?: unknown }).applyKeepingHeld === "function";
   const rows = sizes.map((n) => {
     const server = openLog(new Y.Doc({ gc: false }), { device: asDeviceId("server"), now: () => 1_700_000_000_000 });
     grow(server, n, next);
@@ -167,49 +175,70 @@ const validateCase = () => {
       return Y.mergeUpdates(got);
     };
     const sync = () => Y.applyUpdate(device.doc, Y.encodeStateAsUpdate(server.doc, Y.encodeStateVector(device.doc)));
-    const cpu = { append: 0, concurrent: 0, neverSynced: 0 };
-    const wall: Record<keyof typeof cpu, number[]> = { append: [], concurrent: [], neverSynced: [] };
+    const cpu: Record<Case, number> = { append: 0, concurrent: 0, neverSynced: 0, keepHeld: 0 };
+    const wall: Record<Case, number[]> = { append: [], concurrent: [], neverSynced: [], keepHeld: [] };
+    const apply: Record<Case, number[]> = { append: [], concurrent: [], neverSynced: [], keepHeld: [] };
     const refused: string[] = [];
     let timed = false;
-    const judge = (name: keyof typeof cpu, update: Uint8Array) => {
+    const judge = (name: Case, update: Uint8Array, on: ConversationLog = server) => {
       const c0 = process.cpuUsage();
       const w0 = performance.now();
-      const v = validateLogUpdate(server, decodeUpdate(update));
+      const v = validateLogUpdate(on, decodeUpdate(update));
       const w = (performance.now() - w0) * 1000;
       const d = process.cpuUsage(c0);
+      if (!v.ok) {
+        refused.push(`${name}: ${v.code}`);
+        return;
+      }
+      const a0 = performance.now();
+      if (name === "keepHeld") (core as unknown as { applyKeepingHeld: (...a: unknown[]) => unknown }).applyKeepingHeld(on, update, v, null);
+      else Y.applyUpdate(on.doc, update);
+      const a = (performance.now() - a0) * 1000;
       if (timed) {
         cpu[name] += d.user + d.system;
         wall[name].push(w);
+        apply[name].push(a);
       }
-      if (!v.ok) refused.push(`${name}: ${v.code}`);
-      else Y.applyUpdate(server.doc, update);
     };
+    // The server as it runs now: a copy of the log that writes with a server client id and keeps what it held.
+    const held = keepHeldAvailable ? openLog(new Y.Doc({ gc: false }), { device: asDeviceId("server") }) : undefined;
+    if (held) {
+      Y.applyUpdate(held.doc, Y.encodeStateAsUpdate(server.doc));
+      held.doc.clientID = (core as unknown as { newServerClientId: () => number }).newServerClientId();
+    }
     // The first rounds are not timed: a running server has validated updates against this log before
     // (the first one after loading memoizes the head's depth, once per load).
     for (let i = -20; i < VALIDATIONS; i++) {
       timed = i >= 0;
       judge("append", capture(device.doc, () => device.append("main", next())));
       // Another device moves main first; this device continues from the head it last saw.
-      const other = capture(server.doc, () => server.append("main", next()));
+      server.append("main", next());
       judge("concurrent", capture(device.doc, () => device.append("main", next())));
-      void other;
       const fresh = openLog(new Y.Doc(), { device: asDeviceId(`fresh${i}`), now: () => 1_700_000_000_000 });
-      judge("neverSynced", capture(fresh.doc, () => fresh.append("main", next())));
+      const u = capture(fresh.doc, () => fresh.append("main", next()));
+      judge("neverSynced", u);
+      if (held) judge("keepHeld", u, held);
       fresh.doc.destroy();
       sync();
     }
-    const perUpdate = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v / VALIDATIONS)]));
-    const wallMedian = Object.fromEntries(Object.entries(wall).map(([k, v]) => [k, round(median(v))]));
-    print({ case: "validate", entries: n, updates: VALIDATIONS, cpuMeanUs: perUpdate, wallMedianUs: wallMedian, refused: refused.length, refusedExamples: refused.slice(0, 3) });
+    const mean = (xs: number[]) => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
+    const cases = (Object.keys(cpu) as Case[]).filter((k) => wall[k].length > 0);
+    const perUpdate = Object.fromEntries(cases.map((k) => [k, round(cpu[k] / VALIDATIONS)]));
+    const wallMedian = Object.fromEntries(cases.map((k) => [k, round(median(wall[k]))]));
+    const applyMedian = Object.fromEntries(cases.map((k) => [k, round(median(apply[k]))]));
+    const applyMean = Object.fromEntries(cases.map((k) => [k, round(mean(apply[k]))]));
+    print({ case: "validate", entries: n, updates: VALIDATIONS, cpuMeanUs: perUpdate, wallMedianUs: wallMedian, applyWallMedianUs: applyMedian, applyWallMeanUs: applyMean, refused: refused.length, refusedExamples: refused.slice(0, 3) });
     server.doc.destroy();
+    held?.doc.destroy();
     device.doc.destroy();
-    return { cpu: perUpdate as Record<keyof typeof cpu, number>, wall: wallMedian as Record<keyof typeof cpu, number> };
+    return { cpu: perUpdate, wall: wallMedian, apply: applyMedian };
   });
   const [small, big] = rows as [(typeof rows)[0], (typeof rows)[0]];
-  const ratios = Object.fromEntries(Object.keys(small.cpu).map((k) => [k, round(big.cpu[k as "append"] / small.cpu[k as "append"])]));
-  const wallRatios = Object.fromEntries(Object.keys(small.wall).map((k) => [k, round(big.wall[k as "append"] / small.wall[k as "append"])]));
-  print({ case: "validateRatio", ratio100kOver1k: ratios, wallMedianRatio100kOver1k: wallRatios });
-  return { small: small.cpu, big: big.cpu, ratios, wallRatios, wallSmall: small.wall, wallBig: big.wall };
+  const ratio = (a: Record<string, number>, b: Record<string, number>) => Object.fromEntries(Object.keys(a).map((k) => [k, round(b[k]! / a[k]!)]));
+  const ratios = ratio(small.cpu, big.cpu);
+  const wallRatios = ratio(small.wall, big.wall);
+  print({ case: "validateRatio", ratio100kOver1k: ratios, wallMedianRatio100kOver1k: wallRatios, applyWallMedianRatio100kOver1k: ratio(small.apply, big.apply) });
+  return { small: small.cpu, big: big.cpu, ratios, wallRatios, wallSmall: small.wall, wallBig: big.wall, applySmall: small.apply, applyBig: big.apply };
 };
 
 // ---- encoded size over content ----
@@ -322,6 +351,8 @@ console.log(
     validateWallMedianUs1k: validation.wallSmall,
     validateWallMedianUs100k: validation.wallBig,
     validateWallMedianRatio: validation.wallRatios,
+    yjsApplyWallMedianUs1k: validation.applySmall,
+    yjsApplyWallMedianUs100k: validation.applyBig,
     validateOf: "decode + validate one incoming update to C (server log, gc off) at N=1k and N=100k entries; mean CPU µs",
     node: process.version,
   }),
