@@ -38,6 +38,8 @@ export type KeyOutcome =
 
 const key = (client: number, clock: number) => `${client}:${clock}`;
 const ROOT = "root";
+/** The sibling that sorts last: highest client id; within one client, the lowest clock. */
+const later = (a: NewMapValue, b: NewMapValue) => (a.client !== b.client ? a.client > b.client : a.clock < b.clock);
 
 /**
  * @param store the document's struct store
@@ -53,6 +55,13 @@ export const keyOutcome = (
 ): KeyOutcome => {
   const currentLive = current !== undefined && !current.deleted && !currentDeletedByUpdate;
   if (fresh.length === 0) return { winner: "current", live: currentLive };
+  // The common case: one new value, written after the current one (its writer saw it).
+  if (fresh.length === 1) {
+    const v = fresh[0]!;
+    const p = v.parent;
+    if (current ? p !== null && p.client === current.id.client && p.clock === current.id.clock + current.length - 1 : p === null)
+      return { winner: "new", item: v, live: !v.deleted };
+  }
 
   // The new values as a forest: children by parent.
   const byId = new Map<string, NewMapValue>();
@@ -67,8 +76,6 @@ export const keyOutcome = (
       else children.set(p, [v]);
     } else attached.push(v);
   }
-  /** The sibling that sorts last: highest client id; within one client, the lowest clock. */
-  const later = (a: NewMapValue, b: NewMapValue) => (a.client !== b.client ? a.client > b.client : a.clock < b.clock);
   const descend = (v: NewMapValue): NewMapValue => {
     for (;;) {
       const kids = children.get(key(v.client, v.clock));
@@ -90,21 +97,49 @@ export const keyOutcome = (
     const s = Y.getItem(store, Y.createID(id.client, id.clock)) as Y.Item;
     return id.clock > s.id.clock ? Y.createID(id.client, id.clock - 1) : s.origin;
   };
-  /** Walk up until `target` is reached (true) or the root is passed without meeting it (false). */
+  /** One step up P: the key of the point reached, or undefined once the root has been passed. */
+  const stepP = (): string | undefined => {
+    if (walkDone || walked === null) return undefined;
+    const h = height.get(key(walked.client, walked.clock))!;
+    const p = parentOf(walked);
+    const pk = p === null ? ROOT : key(p.client, p.clock);
+    towardR.set(pk, walked);
+    height.set(pk, h + 1);
+    if (p === null) {
+      walkDone = true;
+      walked = null;
+    } else walked = { client: p.client, clock: p.clock };
+    return pk;
+  };
+  /**
+   * Is `target` on P? Walks up from R and from the target in turns: the target is on P when the walk
+   * from R meets it; it is not when the two walks meet anywhere else (a writer continuing a line that
+   * already lost joins P at the lines' common ancestor). So a writer a few steps off P costs a few
+   * steps, not the key's whole history.
+   */
   const onPath = (target: string): boolean => {
-    while (!height.has(target)) {
-      if (walkDone || walked === null) return false;
-      const h = height.get(key(walked.client, walked.clock))!;
-      const p = parentOf(walked);
-      const pk = p === null ? ROOT : key(p.client, p.clock);
-      towardR.set(pk, walked);
-      height.set(pk, h + 1);
-      if (p === null) {
-        walkDone = true;
-        walked = null;
-      } else walked = { client: p.client, clock: p.clock };
+    if (height.has(target)) return true;
+    const seen = new Set<string>([target]);
+    let up: { client: number; clock: number } | undefined =
+      target === ROOT
+        ? undefined
+        : (() => {
+            const [c, k] = target.split(":");
+            return { client: Number(c), clock: Number(k) };
+          })();
+    for (;;) {
+      const reached = stepP();
+      if (reached === undefined) return height.has(target);
+      if (reached === target) return true;
+      if (seen.has(reached)) return false;
+      if (up !== undefined) {
+        const p = parentOf(up);
+        const pk = p === null ? ROOT : key(p.client, p.clock);
+        if (height.has(pk)) return false;
+        seen.add(pk);
+        up = p === null ? undefined : { client: p.client, clock: p.clock };
+      }
     }
-    return true;
   };
 
   // Among new values hung on P that sort after P's child there, the highest point wins.

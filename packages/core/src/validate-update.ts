@@ -220,12 +220,15 @@ const run = (doc: Y.Doc, update: Uint8Array | DecodedUpdate, rules: UpdateRules)
     if (!list) byKey.set(key, (list = []));
     return list;
   };
-  // The update's delete set, per client, sorted: to tell whether it covers a given clock.
+  // The update's delete set, per client, sorted (when first needed): to tell whether it covers a given clock.
   const dsSorted = new Map<number, Array<{ clock: number; len: number }>>();
-  for (const [client, ranges] of decoded.ds.clients) dsSorted.set(client, [...ranges].sort((a, b) => a.clock - b.clock));
   const dsCovers = (client: number, clock: number): boolean => {
-    const ranges = dsSorted.get(client);
-    if (!ranges) return false;
+    let ranges = dsSorted.get(client);
+    if (!ranges) {
+      const raw = decoded.ds.clients.get(client);
+      if (!raw) return false;
+      dsSorted.set(client, (ranges = [...raw].sort((a, b) => a.clock - b.clock)));
+    }
     let lo = 0;
     let hi = ranges.length - 1;
     while (lo <= hi) {
