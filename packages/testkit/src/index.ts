@@ -12,3 +12,43 @@ export { replayTranscript, traceFiles, tracesDir, transcriptTurns } from "./trac
 export type { ReplayOptions } from "./traces.js";
 export { addCoverage, emptyCoverage } from "./stats.js";
 export type { Coverage } from "./stats.js";
+export {
+  autoCache,
+  CACHE_NOT_FOUND,
+  CORRUPTED_SIGNATURE,
+  countTokens,
+  createAnthropicSimulator,
+  createDeepSeekSimulator,
+  createGeminiSimulator,
+  createOpenAISimulator,
+  createPrefixCache,
+  createVirtualClock,
+  firstTokens,
+  MISSING_SIGNATURE,
+  quantize,
+  REASONING_REQUIRED,
+  segment,
+  streamPieces,
+  tokenize,
+} from "./providers/index.js";
+export type {
+  AutoCacheResult,
+  CacheEntry,
+  Chain,
+  Fault,
+  GeminiSimulator,
+  Latency,
+  OpenAISimulator,
+  PrefixCache,
+  ProviderSimulator,
+  RequestKind,
+  Script,
+  ScriptAnswer,
+  ScriptRequest,
+  Segment,
+  SimCounters,
+  SimFamily,
+  SimOptions,
+  SimRecord,
+  VirtualClock,
+} from "./providers/index.js";

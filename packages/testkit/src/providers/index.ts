@@ -1,0 +1,12 @@
+export { createVirtualClock } from "./clock.js";
+export type { VirtualClock } from "./clock.js";
+export { countTokens, firstTokens, streamPieces, tokenize } from "./tokenizer.js";
+export { autoCache, createPrefixCache, quantize, segment } from "./prefix-cache.js";
+export type { AutoCacheResult, CacheEntry, Chain, PrefixCache, Segment } from "./prefix-cache.js";
+export type { Fault, Latency, ProviderSimulator, RequestKind, Script, ScriptAnswer, ScriptRequest, SimCounters, SimFamily, SimOptions, SimRecord } from "./sim.js";
+export { createOpenAISimulator } from "./openai.js";
+export type { OpenAISimulator } from "./openai.js";
+export { createAnthropicSimulator } from "./anthropic.js";
+export { CACHE_NOT_FOUND, CORRUPTED_SIGNATURE, createGeminiSimulator, MISSING_SIGNATURE } from "./gemini.js";
+export type { GeminiSimulator } from "./gemini.js";
+export { createDeepSeekSimulator, REASONING_REQUIRED } from "./deepseek.js";
