@@ -26,12 +26,12 @@ import {
 } from "@ctxsync/core";
 import { agentStep, createRng, traceFiles, userTurn } from "@ctxsync/testkit";
 import * as Y from "yjs";
+import { median } from "./lib/stats.js";
 
 const print = (o: Record<string, unknown>) => console.log(JSON.stringify({ bench: "core", ...o }));
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 const utf8Bytes = (s: string) => Buffer.byteLength(s, "utf8");
 const contentBytes = (input: EntryInput) => utf8Bytes(canonicalJson(input.content));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const files = traceFiles(import.meta.dirname);
 if (files.length === 0) {

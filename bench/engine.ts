@@ -15,6 +15,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createEngine, generateTestModel, type Engine } from "@ctxsync/local-engine";
+import { median } from "./lib/stats.js";
 
 const { values } = parseArgs({
   options: { sizes: { type: "string" }, reps: { type: "string" }, threads: { type: "string" }, suffix: { type: "string" } },
@@ -38,11 +39,6 @@ const engine = await createEngine({
   stateDir: join(out, "state"),
 });
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] ?? NaN) : ((s[m - 1] ?? NaN) + (s[m] ?? NaN)) / 2;
-};
 const round = (x: number) => Math.round(x * 100) / 100;
 
 /** A deterministic prompt of exactly n tokens (BOS + repeated agent-like text). */

@@ -14,7 +14,9 @@ import { memoryStorage, openSession, type WebSocketLike } from "@ctxsync/client/
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { signToken } from "@ctxsync/protocol";
-import { createSqliteStore, createSyncServer, serveNode, silentLogger } from "@ctxsync/server";
+import { createSyncServer, silentLogger } from "@ctxsync/server";
+import { serveNode } from "@ctxsync/server/node";
+import { createSqliteStore } from "@ctxsync/server/sqlite";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const tracesDir = join(root, "..", "shared", "traces");

@@ -72,11 +72,14 @@ describe("bench server: /proc sampling", () => {
     // A parent that spawns a busy child: both must be counted.
     const code = `
       const { spawn } = require("node:child_process");
-      spawn(process.execPath, ["-e", "const end = Date.now() + 400; while (Date.now() < end);"], { stdio: "inherit" })
+      spawn(process.execPath, ["-e", "const end = Date.now() + 1500; while (Date.now() < end);"], { stdio: "inherit" })
+        .on("spawn", () => process.stdout.write("spawned\\n"))
         .on("exit", () => process.exit(0));`;
-    const child = spawn(process.execPath, ["-e", code], { stdio: "ignore" });
+    const child = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "ignore"] });
     const exited = new Promise((r) => child.once("exit", r));
     const sampler = sampleProcessTree(child.pid!, 20);
+    // Wait for the grandchild to exist (a fixed delay is not enough on a loaded machine), then let it burn CPU.
+    await new Promise((r) => child.stdout!.once("data", r));
     await new Promise((r) => setTimeout(r, 300));
     const { peakRssMb, cpuS, processes } = sampler.stop();
     await exited;

@@ -173,7 +173,7 @@ describe("Gemini transport × simulator", () => {
     const sim = createGeminiSimulator();
     const flash: RenderContext = { ...ctx, model: "gemini-2.5-flash" };
     const s = session(sim, "gemini", flash, { rest: true });
-    const g = s.transport as ReturnType<typeof createTransport> & { caches: { create: Function; delete: Function } };
+    const g = s.transport as ReturnType<typeof createTransport> & { caches: { create: (...args: any[]) => any; delete: (...args: any[]) => any } };
     const cache = await g.caches.create({ model: "gemini-2.5-flash", config: { systemInstruction: SYSTEM, tools: [{ functionDeclarations: [{ name: "bash", description: BASH.description, parametersJsonSchema: BASH.parameters }] }], ttl: "3600s" } });
     s.say("hello");
     const withCache = (): SendInput["compiled"] => {

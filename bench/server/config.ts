@@ -54,7 +54,7 @@ const parseArgsOrExplain: typeof parseArgs = (config) => {
   try {
     return parseArgs(config);
   } catch (err) {
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`, { cause: err });
   }
 };
 

@@ -1,12 +1,8 @@
+import { median, percentile } from "../lib/stats.js";
+
+export { median, percentile };
 // Percentiles and the summary line.
 import type { ServerName } from "./config.js";
-
-/** Nearest-rank percentile of ascending `sorted` (q in 0..1); NaN when empty. */
-export const percentile = (sorted: readonly number[], q: number): number => {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)));
-  return sorted[rank - 1]!;
-};
 
 export const round = (x: number, digits = 2): number => {
   const f = 10 ** digits;
@@ -26,11 +22,6 @@ export interface ServerFigures {
 
 export type ServerOutcome = ServerFigures | { readonly error: string };
 
-export const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 const ok = (o: ServerOutcome | undefined): o is ServerFigures => o !== undefined && !("error" in o);
 

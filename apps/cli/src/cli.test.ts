@@ -1,15 +1,17 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseJsonl } from "@ctxsync/core";
+import { createRng, parseJsonl } from "@ctxsync/core";
+import { generateTrace, toJsonl } from "@ctxsync/traces";
 import { signToken, verifyToken } from "@ctxsync/protocol";
-import { REPO, runCli, runCliSlowReader, startServerProcess } from "./testing/processes.js";
+import { runCli, runCliSlowReader, startServerProcess } from "./testing/processes.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ctxsync-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const traces = join(REPO, "..", "shared", "traces", "tau-bench");
-const trace = join(traces, readdirSync(traces).filter((f) => f.endsWith(".jsonl")).sort()[0]!);
+// A customer-service trace like tau-bench's (system prompt with the time, tool calls), generated.
+const trace = join(dir, "trace.jsonl");
+writeFileSync(trace, toJsonl(generateTrace(createRng(3), { style: "customer-service", turns: 20 })));
 
 describe("ctxsync CLI", () => {
   it("token prints a token the server accepts", async () => {
@@ -50,11 +52,9 @@ describe("ctxsync CLI", () => {
   });
 
   it("export to a slow pipe is complete (not cut at the 64 KiB pipe buffer)", async () => {
-    const dirOf = join(REPO, "..", "shared", "traces", "openhands");
-    const big = readdirSync(dirOf)
-      .filter((f) => f.endsWith(".jsonl"))
-      .map((f) => join(dirOf, f))
-      .find((f) => readFileSync(f).length > 200 * 1024)!;
+    // A long generated agent session: its export is several times the pipe's buffer.
+    const big = join(dir, "big-trace.jsonl");
+    writeFileSync(big, toJsonl(generateTrace(createRng(9), { style: "reasoning", turns: 400 })));
     const data = join(dir, "d4");
     expect((await runCli(["import", big, "--conversation", "big", "--data", data])).code).toBe(0);
     const out = join(dir, "big.jsonl");

@@ -5,8 +5,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import { openLog } from "@ctxsync/core";
 import { signToken } from "@ctxsync/protocol";
-import { createSqliteStore } from "@ctxsync/server";
-import { eventually, startPeer, startServerProcess, type PeerProc, type ServerProc } from "./testing/processes.js";
+import { createSqliteStore } from "@ctxsync/server/sqlite";
+import { waitFor } from "@ctxsync/server/testing";
+import { startPeer, startServerProcess, type PeerProc, type ServerProc } from "./testing/processes.js";
 
 const cleanup: Array<() => void | Promise<unknown>> = [];
 afterEach(async () => {
@@ -37,14 +38,14 @@ describe("ctxsync serve with stock y-websocket clients in separate processes", (
         for (const kind of ["log", "cache", "hidden"]) await p.next((e) => e.event === "synced" && e.kind === kind, 20_000, `${kind} synced`);
       }
       a.send({ cmd: "append", count: 1, prefix: "from-a" });
-      await eventually(async () => (await b.state()).entries.some((e) => e.text === "from-a-0"), 10_000, "b sees a's entry");
+      await waitFor(async () => (await b.state()).entries.some((e) => e.text === "from-a-0"), "b sees a's entry", 10_000);
       b.send({ cmd: "append", count: 1, prefix: "from-b" });
-      await eventually(async () => (await a.state()).entries.length === 2, 10_000, "a sees b's entry");
+      await waitFor(async () => (await a.state()).entries.length === 2, "a sees b's entry", 10_000);
       expect((await a.state()).entries.map((e) => e.text)).toEqual(["from-a-0", "from-b-0"]);
       a.send({ cmd: "usage", device: "A" });
       b.send({ cmd: "blob", entry: (await b.state()).entries[0]!.id });
-      await eventually(async () => (await b.state()).usage.includes("A"), 10_000, "b sees a's usage record");
-      await eventually(async () => (await a.state()).blobs.length === 1, 10_000, "a sees b's hidden blob");
+      await waitFor(async () => (await b.state()).usage.includes("A"), "b sees a's usage record", 10_000);
+      await waitFor(async () => (await a.state()).blobs.length === 1, "a sees b's hidden blob", 10_000);
 
       if (secret) {
         // A peer without a token is refused with 4401 and never syncs.
@@ -80,7 +81,7 @@ describe("restart durability", () => {
     // (the stock client then sends new updates before its step 2: the server must hold them).
     writer.send({ cmd: "append", count: TOTAL, prefix: "burst", delayMs: 10 });
     // Kill the server while the burst is in flight.
-    await eventually(async () => (await watcher.state()).entries.length >= 60, 20_000, "watcher receives part of the burst");
+    await waitFor(async () => (await watcher.state()).entries.length >= 60, "watcher receives part of the burst", 20_000);
     server.child.kill("SIGKILL");
     await server.exited;
     const seen = (await watcher.state()).entries.map((e) => e.id);
@@ -102,25 +103,26 @@ describe("restart durability", () => {
     server = track(await startServerProcess(["--port", port, "--data", data, "--log-level", "warn"]));
     await writer.next((e) => e.event === "append-done", 60_000, "burst finished");
     try {
-      await eventually(async () => (await watcher.state()).entries.length === TOTAL, 45_000, "watcher has the whole burst");
+      await waitFor(async () => (await watcher.state()).entries.length === TOTAL, "watcher has the whole burst", 45_000);
     } catch (e) {
       const [ws, wr] = [await watcher.state(), await writer.state()];
       throw new Error(
         `${(e as Error).message}: watcher ${ws.entries.length}, writer ${wr.entries.length}; ` +
           `writer closes ${JSON.stringify(writer.events.filter((x) => x.event === "close"))}; server log ${server.stderr().slice(-1500)}`,
+        { cause: e },
       );
     }
     const w = await watcher.state();
     expect(w.entries.map((e) => e.text)).toEqual(Array.from({ length: TOTAL }, (_, i) => `burst-${i}`));
     expect(Object.keys(w.branches)).toEqual(["main"]);
     // And the server stored all of it.
-    await eventually(
+    await waitFor(
       async () => {
         const r = await fetch(`${server.url}/v1/conversations/burst/transcript`);
         return r.ok && ((await r.json()) as { entries: unknown[] }).entries.length === TOTAL;
       },
-      20_000,
       "server transcript complete",
+      20_000,
     );
     server.child.kill("SIGTERM");
     expect(await server.exited).toBe(0);

@@ -1,6 +1,6 @@
 // An agent loop on @ctxsync/client: append turns, compile for a provider, run tools, record usage.
-// Run it:   pnpm tsx --conditions=development packages/client/examples/agent-loop.ts
-// Synced:   CTXSYNC_URL=ws://127.0.0.1:8787/sync CTXSYNC_TOKEN=… pnpm tsx --conditions=development packages/client/examples/agent-loop.ts
+// Run it:   pnpm ts packages/client/examples/agent-loop.ts   (tsx with the development condition: no build)
+// Synced:   CTXSYNC_URL=ws://127.0.0.1:8787/sync CTXSYNC_TOKEN=… pnpm ts packages/client/examples/agent-loop.ts
 // (start a server with `ctxsync serve --port 8787 --data ./data`; without CTXSYNC_URL it runs offline.)
 // The model is a scripted stand-in so the example runs without an API key: replace `callModel`
 // with a real request (`fetch(url, { method: "POST", body: compiled.body })`).

@@ -1,52 +1,22 @@
 import * as decoding from "lib0/decoding";
-import * as encoding from "lib0/encoding";
 import { Awareness } from "y-protocols/awareness";
-import * as syncProtocol from "y-protocols/sync";
 import { WebsocketProvider } from "y-websocket";
-import type * as Y from "yjs";
-import { codeForClose, syncError, type SyncError, type SyncErrorCode } from "@ctxsync/protocol";
+import * as Y from "yjs";
+import {
+  codeForClose,
+  codeForHttpStatus,
+  describeCode,
+  encodeSyncStep1,
+  isPermanent,
+  MESSAGE_SYNC,
+  SYNC_STEP2,
+  syncError,
+  type SyncError,
+  type SyncErrorCode,
+} from "@ctxsync/protocol";
 
 /** A WebSocket constructor: the browser's, or `ws` in Node. */
 export type WebSocketLike = new (url: string, protocols?: string | string[]) => WebSocket;
-
-/**
- * Close codes after which reconnecting cannot help: the same token or the same pending update
- * would be refused again. The stock client would otherwise reconnect in a loop (it only stops on
- * 4400–4499, and would wrongly stop on 4429 rate-limited).
- */
-const PERMANENT: ReadonlySet<SyncErrorCode> = new Set<SyncErrorCode>([
-  "unauthorized",
-  "token-expired",
-  "forbidden",
-  "not-found",
-  "bad-request",
-  "conflict",
-  "append-only-violation",
-  "malformed-message",
-  "message-too-large",
-  "document-too-large",
-]);
-
-const HTTP_CODES: Readonly<Record<number, SyncErrorCode>> = {
-  400: "bad-request",
-  401: "unauthorized",
-  403: "forbidden",
-  404: "not-found",
-  413: "message-too-large",
-  429: "rate-limited",
-  503: "shutting-down",
-};
-
-const DEFAULT_MESSAGES: Partial<Record<SyncErrorCode, string>> = {
-  unauthorized: "the server refused the token",
-  "token-expired": "the token has expired",
-  forbidden: "the token does not allow this document",
-  "append-only-violation": "the server refused an update that would change or delete existing entries",
-  "message-too-large": "an update is larger than the server accepts",
-  "document-too-large": "the document has reached the server's size limit",
-  "rate-limited": "the server is rate-limiting this connection",
-  "shutting-down": "the server is shutting down",
-};
 
 export type ConnectionState = "connecting" | "connected" | "disconnected";
 
@@ -82,8 +52,6 @@ export interface ConnectOptions {
   readonly onError: (e: SyncError) => void;
   readonly maxBackoffMs?: number;
 }
-
-const messageSync = 0;
 
 /**
  * The stock provider adds one `process.on("exit")` listener per document (to say goodbye through
@@ -131,23 +99,23 @@ export const connectDoc = (o: ConnectOptions): DocConnection => {
         return true;
       }
       const code = codeForClose(ev.code);
-      return code === undefined || !PERMANENT.has(code);
+      return code === undefined || !isPermanent(code);
     },
   });
 
   const unshareExit = shareExitHandler(provider);
 
   // Observe sync step 2 replies so roundTrip() knows when the server answered.
-  const original = provider.messageHandlers[messageSync]!;
-  provider.messageHandlers[messageSync] = (encoder, decoder, p, emitSynced, type) => {
+  const original = provider.messageHandlers[MESSAGE_SYNC]!;
+  provider.messageHandlers[MESSAGE_SYNC] = (encoder, decoder, p, emitSynced, type) => {
     const kind = decoding.peekVarUint(decoder);
     original(encoder, decoder, p, emitSynced, type);
-    if (kind === syncProtocol.messageYjsSyncStep2) waiters.splice(0).forEach((w) => w());
+    if (kind === SYNC_STEP2) waiters.splice(0).forEach((w) => w());
   };
 
   const stop = (code: SyncErrorCode, reason: string, details: Record<string, unknown>) => {
-    const err = syncError(code, `${o.room}: ${reason || DEFAULT_MESSAGES[code] || code}`, { room: o.room, ...details });
-    if (PERMANENT.has(code)) {
+    const err = syncError(code, `${o.room}: ${reason || describeCode(code)}`, { room: o.room, ...details });
+    if (isPermanent(code)) {
       stopped = err;
       provider.shouldConnect = false;
     }
@@ -175,7 +143,7 @@ export const connectDoc = (o: ConnectOptions): DocConnection => {
     failing = true;
     // `ws` reports a refused upgrade as "Unexpected server response: 401"; browsers say nothing.
     const m = /Unexpected server response: (\d{3})/.exec(String((ev as { message?: unknown }).message ?? ""));
-    const code = m ? HTTP_CODES[Number(m[1])] : undefined;
+    const code = m ? codeForHttpStatus(Number(m[1])) : undefined;
     if (code) stop(code, "", { httpStatus: Number(m![1]) });
     queueMicrotask(o.onChange);
   });
@@ -201,10 +169,7 @@ export const connectDoc = (o: ConnectOptions): DocConnection => {
         waiters.push(resolve);
         const ws = provider.ws;
         if (provider.wsconnected && ws && ws.readyState === ws.OPEN) {
-          const enc = encoding.createEncoder();
-          encoding.writeVarUint(enc, messageSync);
-          syncProtocol.writeSyncStep1(enc, o.doc);
-          ws.send(encoding.toUint8Array(enc));
+          ws.send(encodeSyncStep1(Y.encodeStateVector(o.doc)));
         }
         // Otherwise the step 2 that follows the next (re)connection resolves it.
       }),

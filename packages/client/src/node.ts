@@ -1,5 +1,6 @@
 import WebSocket from "ws";
-import { openSession as openSessionWith, type Session, type SessionOptions } from "./session.js";
+import { openSession as openSessionWith } from "./session.js";
+import type { Session, SessionOptions } from "./session-types.js";
 import type { WebSocketLike } from "./connection.js";
 
 export * from "./index.js";

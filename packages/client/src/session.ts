@@ -1,201 +1,55 @@
 import { Awareness } from "y-protocols/awareness";
 import * as Y from "yjs";
 import {
-  LOCAL_ORIGIN,
-  docNames,
+  asDeviceId,
   isConversationId,
+  isEntryId,
+  LOCAL_ORIGIN,
   MAIN,
   newDeviceId,
-  RECONCILER,
   openCache,
   openHidden,
   openLog,
   reconcile,
   SYSTEM_PROMPT_INFO,
-  type AssistantContent,
-  type Branch,
-  type BranchName,
   type CacheState,
-  type CheckpointHandle,
   type ConversationLog,
   type Entry,
   type EntryId,
   type EntryInput,
-  type HiddenBlob,
   type HiddenState,
-  type JsonObject,
-  type JsonValue,
-  type LogChange,
-  type Note,
-  type UsageRecord,
 } from "@ctxsync/core";
-import { compile as compileTranscript, isCompileError, type CompileOptions, type CompileResult, type RenderContext, type RendererId, type RequestByRenderer } from "@ctxsync/compile";
-import { canWrite, syncError, type Scope, type SyncError } from "@ctxsync/protocol";
+import { compile as compileTranscript, isCompileError } from "@ctxsync/compile";
+import { asSyncError, docNames, syncError, tokenScopes, type Scope, type SyncError } from "@ctxsync/protocol";
+import { branchCarrying } from "./branch-following.js";
 import { connectDoc, type DocConnection, type WebSocketLike } from "./connection.js";
-import { toClientError } from "./errors.js";
 import { createEmitter } from "./emitter.js";
-import { describeHolder, leaseHolder, peersOf, type Peer, type PresenceState } from "./presence.js";
-import { persistDoc, type CompactionPolicy, type Persistence } from "./storage/persist.js";
-import type { ClientStorage } from "./storage/types.js";
-import { tokenScopes } from "./token.js";
-
-export type SyncStatus = "offline" | "connecting" | "synced";
-
-export interface SessionOptions {
-  readonly conversation: string;
-  /** Where to keep the documents; required (memoryStorage() for an ephemeral session). */
-  readonly storage: ClientStorage;
-  /** Sync endpoint, e.g. `ws://localhost:8787/sync`. Without it the session is local only. */
-  readonly url?: string;
-  readonly token?: string;
-  /** Stable id of this device (default: a random one per session). */
-  readonly device?: string;
-  readonly user?: string;
-  /** Branch to start on (default `main`). */
-  readonly branch?: string;
-  /** Scopes to assume (default: read from the token; all when there is no token). */
-  readonly scopes?: readonly Scope[];
-  /** WebSocket constructor (default: globalThis.WebSocket; `@ctxsync/client/node` passes `ws`). */
-  readonly WebSocket?: WebSocketLike;
-  /** Drive leases last this long unless renewed (default 15 s; renewed every third of it). */
-  readonly leaseTtlMs?: number;
-  /** How long `drive()` waits for competing claims before deciding (default 400 ms). */
-  readonly leaseSettleMs?: number;
-  readonly compaction?: CompactionPolicy;
-  readonly maxBackoffMs?: number;
-  readonly now?: () => number;
-}
-
-export interface AppendOpts {
-  /** Append to this branch instead of the session's current one. */
-  readonly branch?: string;
-  readonly time?: number;
-}
-export interface AssistantOpts extends AppendOpts {
-  readonly provider?: string;
-  readonly model?: string;
-}
-
-export type SessionChange =
-  | LogChange
-  | { readonly type: "cache"; readonly local: boolean }
-  | { readonly type: "hidden"; readonly local: boolean };
-
-export interface BranchSwitch {
-  readonly from: string;
-  readonly to: string;
-  /** `switch`: asked for; `concurrent-continuation`: another device continued the same head, ours became a fork. */
-  readonly reason: "switch" | "fork" | "concurrent-continuation";
-}
-
-export type LeaseEvent =
-  | { readonly type: "acquired"; readonly branch: string }
-  | { readonly type: "released"; readonly branch: string }
-  | { readonly type: "lost"; readonly branch: string; readonly holder?: Peer };
-
-export interface SessionEvents {
-  change: SessionChange;
-  status: SyncStatus;
-  error: SyncError;
-  presence: readonly Peer[];
-  branch: BranchSwitch;
-  lease: LeaseEvent;
-}
-
-export interface Lease {
-  readonly branch: string;
-  readonly device: string;
-  release(): void;
-}
-
-export interface SessionCompileOptions extends Omit<CompileOptions, "hidden" | "conversation" | "branch"> {
-  readonly branch?: string;
-}
-
-export interface BranchInfo extends Branch {
-  readonly name: BranchName;
-}
-
-/** A conversation as an agent loop sees it: turns in, transcripts out, no Yjs in sight. */
-export interface Session {
-  readonly conversation: string;
-  readonly device: string;
-  /** The branch appends go to. */
-  readonly branch: string;
-  readonly status: SyncStatus;
-  readonly scopes: readonly Scope[];
-  /** Whether C/hidden is open (the token has the `hidden` scope). */
-  readonly hasHidden: boolean;
-
-  appendUser(text: string, opts?: AppendOpts): Promise<Entry>;
-  appendAssistant(content: AssistantContent | string, opts?: AssistantOpts): Promise<Entry>;
-  appendToolResult(callId: string, text: string, opts?: AppendOpts & { isError?: boolean }): Promise<Entry>;
-  appendConfig(changes: JsonObject, opts?: AppendOpts): Promise<Entry>;
-  /** Append several entries in order as one update (an assistant turn and its tool results). */
-  appendTurn(inputs: readonly EntryInput[], opts?: AssistantOpts): Promise<Entry[]>;
-
-  transcript(branch?: string): Entry[];
-  entry(id: string): Entry | undefined;
-  children(id: string): readonly EntryId[];
-  branches(): BranchInfo[];
-  /** Create a branch whose head is `at` (default name `fork/<at>`); switches to it unless `switchTo: false`. */
-  fork(at: string, opts?: { name?: string; switchTo?: boolean }): Promise<BranchName>;
-  switchBranch(name: string): void;
-  info(key: string): JsonValue | undefined;
-  /** Set a conversation-level fact once (title, the system prompt of an imported trace...). */
-  setInfo(key: string, value: JsonValue): Promise<void>;
-  /** Debugging note on an entry (never rendered into a prompt). */
-  addNote(entry: string, text: string): Promise<Note>;
-  notes(entry?: string): Note[];
-
-  /**
-   * Compile a branch (default: the current one) into a provider request plus its manifest, with
-   * this conversation's hidden blobs. Without `system`, the conversation's imported system prompt is used.
-   */
-  compile<P extends RendererId>(ctx: RenderContext & { readonly provider: P }, opts?: SessionCompileOptions): CompileResult<RequestByRenderer[P]>;
-  attachHidden(entry: string, blob: Omit<HiddenBlob, "id" | "entry" | "order" | "time"> & { order?: number }): Promise<HiddenBlob>;
-  hiddenBlobs(entry: string): HiddenBlob[];
-  recordUsage(r: Omit<UsageRecord, "id" | "device" | "time"> & { time?: number }): Promise<UsageRecord>;
-  usage(): UsageRecord[];
-  putCheckpoint(h: CheckpointHandle): Promise<string>;
-  checkpoints(): CheckpointHandle[];
-
-  /** Take the drive lease on a branch (default: the current one). Throws SyncError `conflict` naming the holder. */
-  drive(branch?: string): Promise<Lease>;
-  /** Who drives `branch` now (undefined: nobody). */
-  driver(branch?: string): Peer | undefined;
-  view(entry: string | null): void;
-  /** Publish partial output (streaming text, tool progress) to other devices; null clears it. */
-  streamPartial(partial: JsonValue | null): void;
-  peers(): Peer[];
-
-  on<K extends keyof SessionEvents>(event: K, listener: (v: SessionEvents[K]) => void): () => void;
-  /** Resolves once every write so far is durable in local storage. */
-  flush(): Promise<void>;
-  /** Resolves when connected, up to date, and the server has processed everything sent so far. */
-  whenSynced(timeoutMs?: number): Promise<void>;
-  /** Compact local storage now (it is also compacted automatically). */
-  compact(): Promise<void>;
-  /** Stop syncing (writes go on locally); `connect()` resumes. */
-  disconnect(): void;
-  /** Resume syncing, also after the server refused the session; pass a new token after `token-expired`. */
-  connect(token?: string): void;
-  close(): Promise<void>;
-}
+import { createLeaseKeeper } from "./lease.js";
+import { createLocalPresence } from "./local-presence.js";
+import type { PresenceState } from "./presence.js";
+import type { AssistantOpts, Session, SessionEvents, SessionOptions, SyncStatus } from "./session-types.js";
+import { persistDoc, type Persistence } from "./storage/persist.js";
+import { syncStatusOf } from "./sync-status.js";
+import { createWriteGuard } from "./writes.js";
 
 const ALL_SCOPES: readonly Scope[] = ["read", "append", "hidden", "admin"];
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** An entry id given to the API as a string: parsed, never cast (a bad one is a bad request). */
+const entryIdOf = (id: string): EntryId => {
+  if (!isEntryId(id)) throw syncError("bad-request", `invalid entry id ${JSON.stringify(id)}`);
+  return id;
+};
+
 export const openSession = async (o: SessionOptions): Promise<Session> => {
-  if (!isConversationId(o.conversation))
-    throw syncError("bad-request", `invalid conversation id ${JSON.stringify(o.conversation)} (letters, digits, _ . : -; no /)`);
+  const conversation = o.conversation;
+  if (!isConversationId(conversation))
+    throw syncError("bad-request", `invalid conversation id ${JSON.stringify(conversation)} (letters, digits, _ . : -; no /)`);
   const now = o.now ?? Date.now;
   const device = o.device ?? newDeviceId();
   const scopes: readonly Scope[] = o.scopes ?? (o.token ? (tokenScopes(o.token) ?? ["read"]) : ALL_SCOPES);
   const withHidden = scopes.includes("hidden");
-  const names = docNames(o.conversation as never);
-  const ttl = o.leaseTtlMs ?? 15_000;
-  const settle = o.leaseSettleMs ?? 400;
+  const names = docNames(conversation);
   const WS = o.WebSocket ?? (globalThis as { WebSocket?: WebSocketLike }).WebSocket;
   if (o.url !== undefined && WS === undefined)
     throw syncError("bad-request", "no WebSocket implementation: pass `WebSocket` (e.g. from 'ws') or import openSession from '@ctxsync/client/node'");
@@ -209,7 +63,7 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
   for (const [kind, doc] of Object.entries(docs) as Array<[keyof typeof docs, Y.Doc | undefined]>) {
     if (doc) persisted.push(await persistDoc(doc, names[kind], o.storage, o.compaction, emitError));
   }
-  const log: ConversationLog = openLog(docs.log, { device: device as never, now });
+  const log: ConversationLog = openLog(docs.log, { device: asDeviceId(device), now });
   const cache: CacheState = openCache(docs.cache);
   const hidden: HiddenState | undefined = docs.hidden ? openHidden(docs.hidden) : undefined;
   reconcile(log);
@@ -223,55 +77,25 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
   // ---- sync ----
   const connections: DocConnection[] = [];
   let status: SyncStatus = "offline";
-  const computeStatus = (): SyncStatus => {
-    if (connections.length === 0) return "offline";
-    if (connections.every((c) => c.synced)) return "synced";
-    if (connections.some((c) => c.stopped || (c.state !== "connected" && c.failing))) return "offline";
-    return "connecting";
-  };
-  // ---- presence ----
-  const awareness = new Awareness(docs.log);
-  const selfId = awareness.clientID;
-  awareness.setLocalState({ device, ...(o.user ? { user: o.user } : {}) } satisfies PresenceState);
-  const local = (): PresenceState => (awareness.getLocalState() ?? { device }) as PresenceState;
-  const setLocal = (patch: Partial<PresenceState>) => {
-    const next: Record<string, unknown> = { ...local(), ...patch };
-    for (const k of Object.keys(next)) if (next[k] === undefined) delete next[k];
-    awareness.setLocalState(next);
-  };
-  const peers = () => peersOf(awareness.getStates(), selfId);
 
-  let held: { branch: string; timer: ReturnType<typeof setInterval> } | undefined;
-  const dropLease = (ev: LeaseEvent) => {
-    if (!held) return;
-    clearInterval(held.timer);
-    held = undefined;
-    setLocal({ drives: undefined });
-    events.emit("lease", ev);
-  };
-  awareness.on("change", () => {
-    events.emit("presence", peers());
-    if (held) {
-      const holder = leaseHolder(peers(), held.branch, now());
-      if (holder && !holder.self) dropLease({ type: "lost", branch: held.branch, holder });
-    }
+  // ---- presence and the drive lease ----
+  const awareness = new Awareness(docs.log);
+  const presence = createLocalPresence(awareness, { device, ...(o.user ? { user: o.user } : {}) } satisfies PresenceState);
+  const leases = createLeaseKeeper({
+    presence,
+    device,
+    now,
+    ttlMs: o.leaseTtlMs ?? 15_000,
+    settleMs: o.leaseSettleMs ?? 400,
+    status: () => status,
+    syncing: () => connections.length > 0,
+    emit: (ev) => events.emit("lease", ev),
+    reclaim: (branch) => session.drive(branch),
   });
-  /** A holder that went offline lost the lease (others saw it go); it claims afresh when back. */
-  let reclaiming: string | undefined;
-  const onStatus = () => {
-    if (held && status === "offline") {
-      const branch = held.branch;
-      dropLease({ type: "lost", branch });
-      reclaiming = branch;
-    } else if (reclaiming !== undefined && status === "synced") {
-      const branch = reclaiming;
-      reclaiming = undefined;
-      session.drive(branch).catch((e: unknown) => {
-        const holder = toClientError(e).details?.holder as Peer | undefined;
-        events.emit("lease", { type: "lost", branch, ...(holder ? { holder } : {}) });
-      });
-    }
-  };
+  awareness.on("change", () => {
+    events.emit("presence", presence.peers());
+    leases.presenceChanged();
+  });
 
   // ---- changes, reconciliation, branch following ----
   let reconcileQueued = false;
@@ -283,18 +107,12 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
     // could fork the very leaf that is about to win (a spurious branch). Offline, nothing new arrives.
     if (connections.length === 0) reconcile(log);
     const mine = myHeads.get(current);
-    const b = log.branch(current);
-    if (mine && b && !log.isAncestorOrSelf(mine, b.head)) {
-      // Another device's continuation won `current`; ours lives on in the branch whose head descends from ours.
-      // Prefer the reconciler's branch for our leaf over a fork someone else made from our line.
-      const candidates = [...log.branches()].filter(([, x]) => log.isAncestorOrSelf(mine, x.head));
-      const ours = candidates.find(([, x]) => x.createdBy === RECONCILER) ?? candidates[0];
-      if (ours) {
-        const from = current;
-        current = ours[0];
-        myHeads.set(current, mine);
-        events.emit("branch", { from, to: current, reason: "concurrent-continuation" });
-      }
+    const ours = branchCarrying(log, current, mine);
+    if (ours !== undefined && mine !== undefined) {
+      const from = current;
+      current = ours;
+      myHeads.set(current, mine);
+      events.emit("branch", { from, to: current, reason: "concurrent-continuation" });
     }
   };
   log.onChange((c) => {
@@ -311,57 +129,31 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
   const flush = async () => {
     for (const p of persisted) await p.flush();
   };
-  const assertOpen = () => {
-    if (closed) throw syncError("bad-request", "the session is closed");
-    if (fatal) throw fatal;
-  };
-  const assertCanWrite = (kind: "log" | "cache" | "hidden") => {
-    assertOpen();
-    if (kind === "hidden" && !hidden) throw syncError("forbidden", "this session has no access to hidden blobs (the token lacks the `hidden` scope)");
-    if (!canWrite(scopes, kind)) {
-      const what = kind === "log" ? "the conversation" : `C/${kind}`;
-      throw syncError("forbidden", `the token does not allow writing ${what} (needs the ${kind === "hidden" ? "hidden and append scopes" : "append scope"})`);
-    }
-  };
-  const assertDriver = (branch: string) => {
-    const holder = leaseHolder(peers(), branch, now());
-    if (holder && !holder.self)
-      throw syncError("conflict", `branch ${branch} is driven by ${describeHolder(holder)}: hand the input to the driver or fork`, { holder });
-  };
-  const write = async <T>(kind: "log" | "cache" | "hidden", fn: () => T): Promise<T> => {
-    assertCanWrite(kind);
-    let out: T;
-    try {
-      out = fn();
-    } catch (e) {
-      throw toClientError(e);
-    }
-    await flush();
-    return out;
-  };
+  const guard = createWriteGuard({ scopes, hasHidden: hidden !== undefined, closed: () => closed, fatal: () => fatal, flush });
+  const { write } = guard;
   const appendEntries = (inputs: readonly EntryInput[], opts: AssistantOpts = {}): Promise<Entry[]> => {
     const branch = opts.branch ?? current;
     return write("log", () => {
-      assertDriver(branch);
+      leases.assertDriver(branch);
       const made = log.appendMany(branch, inputs, {
         ...(opts.time !== undefined ? { time: opts.time } : {}),
         ...(opts.provider !== undefined ? { provider: opts.provider } : {}),
         ...(opts.model !== undefined ? { model: opts.model } : {}),
       });
       if (made.length > 0) myHeads.set(branch, made[made.length - 1]!.id);
-      if (inputs.some((i) => i.kind === "assistant") && local().partial !== undefined) setLocal({ partial: undefined });
+      if (inputs.some((i) => i.kind === "assistant") && presence.state().partial !== undefined) presence.set({ partial: undefined });
       return made;
     });
   };
   const one = async (input: EntryInput, opts?: AssistantOpts) => (await appendEntries([input], opts))[0]!;
   const branchOrThrow = (name: string) => {
     const b = log.branch(name);
-    if (!b) throw syncError("not-found", `no branch ${JSON.stringify(name)} in conversation ${o.conversation}`);
+    if (!b) throw syncError("not-found", `no branch ${JSON.stringify(name)} in conversation ${conversation}`);
     return b;
   };
 
   const session: Session = {
-    conversation: o.conversation,
+    conversation,
     device,
     get branch() {
       return current;
@@ -384,11 +176,11 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
       branchOrThrow(branch);
       return log.transcript(branch);
     },
-    entry: (id) => log.get(id as EntryId),
-    children: (id) => log.children(id as EntryId),
+    entry: (id) => (isEntryId(id) ? log.get(id) : undefined),
+    children: (id) => (isEntryId(id) ? log.children(id) : []),
     branches: () => [...log.branches()].map(([name, b]) => ({ name, ...b })).sort((a, b) => (a.name < b.name ? -1 : 1)),
     async fork(at, opts = {}) {
-      const name = await write("log", () => log.fork(at as EntryId, opts.name));
+      const name = await write("log", () => log.fork(entryIdOf(at), opts.name));
       if (opts.switchTo !== false && name !== current) {
         const from = current;
         current = name;
@@ -397,7 +189,7 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
       return name;
     },
     switchBranch(name) {
-      assertOpen();
+      guard.assertOpen();
       branchOrThrow(name);
       if (name === current) return;
       const from = current;
@@ -406,8 +198,8 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
     },
     info: (key) => log.info(key),
     setInfo: (key, value) => write("log", () => log.setInfo(key, value)),
-    addNote: (entry, text) => write("log", () => log.addNote(entry as EntryId, text, o.user ?? device)),
-    notes: (entry) => log.notes(entry as EntryId | undefined),
+    addNote: (entry, text) => write("log", () => log.addNote(entryIdOf(entry), text, o.user ?? device)),
+    notes: (entry) => (entry === undefined ? log.notes() : isEntryId(entry) ? log.notes(entry) : []),
 
     compile(ctx, opts = {}) {
       const { branch = current, ...rest } = opts;
@@ -415,56 +207,35 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
       try {
         return compileTranscript(session.transcript(branch), { ...ctx, ...(typeof system === "string" ? { system } : {}) }, {
           ...rest,
-          conversation: o.conversation,
+          conversation,
           branch,
           ...(hidden ? { hidden: (id: EntryId) => hidden.blobs(id) } : {}),
         });
       } catch (e) {
         if (isCompileError(e)) throw syncError("bad-request", e.message, { compileCode: e.code });
-        throw toClientError(e);
+        throw asSyncError(e);
       }
     },
     attachHidden: (entry, blob) =>
       write("hidden", () => {
-        if (!log.get(entry as EntryId)) throw syncError("not-found", `no entry ${entry} to attach a hidden blob to`);
-        return hidden!.attach({ ...blob, entry: entry as EntryId });
+        const id = entryIdOf(entry);
+        if (!log.get(id)) throw syncError("not-found", `no entry ${entry} to attach a hidden blob to`);
+        return hidden!.attach({ ...blob, entry: id });
       }),
-    hiddenBlobs: (entry) => hidden?.blobs(entry as EntryId) ?? [],
+    hiddenBlobs: (entry) => (hidden && isEntryId(entry) ? hidden.blobs(entry) : []),
     recordUsage: (r) => write("cache", () => cache.recordUsage({ ...r, device, time: r.time ?? now() })),
     usage: () => cache.usage(),
     putCheckpoint: (h) => write("cache", () => cache.putHandle(h)),
     checkpoints: () => cache.handles(),
 
     async drive(branch = current) {
-      assertCanWrite("log");
-      if (held?.branch === branch) return lease(branch);
-      if (held) dropLease({ type: "released", branch: held.branch });
-      // Just opened and still connecting: give the others' presence a moment to arrive first.
-      for (const end = now() + 2_000; status === "connecting" && now() < end; ) await sleep(25);
-      const existing = leaseHolder(peers(), branch, now());
-      if (existing && !existing.self)
-        throw syncError("conflict", `branch ${branch} is driven by ${describeHolder(existing)}`, { holder: existing });
-      const claimedAt = now();
-      setLocal({ drives: { branch, claimedAt, until: claimedAt + ttl } });
-      // Let competing claims arrive; then every device applies the same tie-break.
-      if (connections.length > 0) await sleep(settle);
-      const winner = leaseHolder(peers(), branch, now());
-      if (!winner?.self) {
-        if (local().drives?.claimedAt === claimedAt) setLocal({ drives: undefined });
-        throw syncError("conflict", `branch ${branch} is driven by ${winner ? describeHolder(winner) : "another device"}`, winner ? { holder: winner } : {});
-      }
-      const timer = setInterval(() => {
-        const d = local().drives;
-        if (d) setLocal({ drives: { ...d, until: now() + ttl } });
-      }, Math.max(50, Math.floor(ttl / 3)));
-      held = { branch, timer };
-      events.emit("lease", { type: "acquired", branch });
-      return lease(branch);
+      guard.assertCanWrite("log");
+      return leases.drive(branch);
     },
-    driver: (branch = current) => leaseHolder(peers(), branch, now()),
-    view: (entry) => setLocal({ viewing: { entry, branch: current } }),
-    streamPartial: (partial) => setLocal({ partial: partial ?? undefined }),
-    peers: () => peers().filter((p) => !p.self),
+    driver: (branch = current) => leases.holder(branch),
+    view: (entry) => presence.set({ viewing: { entry, branch: current } }),
+    streamPartial: (partial) => presence.set({ partial: partial ?? undefined }),
+    peers: () => presence.peers().filter((p) => !p.self),
 
     on: (event, listener) => events.on(event, listener),
     flush,
@@ -495,7 +266,7 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
     },
     async close() {
       if (closed) return;
-      if (held) dropLease({ type: "released", branch: held.branch });
+      leases.release();
       closed = true;
       try {
         await flush();
@@ -512,11 +283,11 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
   };
   const onConnChange = () => {
     if (closed) return;
-    const next = computeStatus();
+    const next = syncStatusOf(connections);
     if (next !== status) {
       status = next;
       events.emit("status", status);
-      onStatus();
+      leases.statusChanged(status);
     }
   };
   const onConnError = (e: SyncError) => {
@@ -529,6 +300,5 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
     connections.push(connectDoc({ ...common, room: names.cache, doc: docs.cache }));
     if (docs.hidden) connections.push(connectDoc({ ...common, room: names.hidden, doc: docs.hidden }));
   }
-  const lease = (branch: string): Lease => ({ branch, device, release: () => held?.branch === branch && dropLease({ type: "released", branch }) });
   return session;
 };

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parseJsonl } from "@ctxsync/core";
 import { compile } from "./compile.js";
 import { lintStatic } from "./lint.js";
-import { TRACES_DIR, traceFiles } from "./traces.test-util.js";
+import { SHARED_TRACES_MISSING, TRACES_DIR, traceFiles } from "./traces.test-util.js";
 
 const system = (file: string): string => {
   const first = parseJsonl(readFileSync(join(TRACES_DIR, file), "utf8"))[0]!;
@@ -12,7 +12,7 @@ const system = (file: string): string => {
 };
 
 describe("lintStatic", () => {
-  it("finds the current time in the tau-bench system prompt", () => {
+  it.skipIf(SHARED_TRACES_MISSING)("finds the current time in the tau-bench system prompt", () => {
     const s = system("tau-bench/airline-task00-trial3__gpt-4o.jsonl");
     const ws = lintStatic({ provider: "openai-chat", model: "gpt-4o", system: s });
     const ts = ws.filter((w) => w.code === "volatile-timestamp");
@@ -50,7 +50,7 @@ describe("lintStatic", () => {
     expect(lintStatic({ provider: "openai-chat", model: "m", system: s })).toEqual([]);
   });
 
-  it("flags only the time in every tau-bench system prompt, and nothing in the other frameworks' prompts", () => {
+  it.skipIf(SHARED_TRACES_MISSING)("flags only the time in every tau-bench system prompt, and nothing in the other frameworks' prompts", () => {
     for (const f of traceFiles()) {
       const ws = lintStatic({ provider: "openai-chat", model: "m", system: system(f) });
       if (f.startsWith("tau-bench/")) expect(ws.map((w) => w.text), f).toEqual(["2024-05-15 15:00:00 EST"]);

@@ -1,15 +1,16 @@
-// The core invariant over the 90 real traces, for every renderer: the request for turn k+1
+// The core invariant over the 90 real traces (generated ones in a clone without them), for every renderer: the request for turn k+1
 // starts with the exact bytes of the request for turn k up to its last stable breakpoint.
 import { describe, expect, it } from "vitest";
 import { canonicalJson, type Entry } from "@ctxsync/core";
 import { compile, type CompileResult } from "./compile.js";
 import type { RenderContext } from "./context.js";
 import { explain } from "./explain.js";
-import { FOREIGN_MARKER, loadTrace, prng, seedFromEnv, traceFiles, type LoadedTrace } from "./traces.test-util.js";
+import { createRng, testSeed } from "@ctxsync/core";
+import { FOREIGN_MARKER, loadTrace, traceFiles, type LoadedTrace } from "./traces.test-util.js";
 
-const SEED = seedFromEnv();
-console.log(`prefix property: PROPERTY_SEED=${SEED} (set it to replay this run)`);
-const rand = prng(SEED);
+const SEED = testSeed("prefix property", 1);
+const rng = createRng(SEED);
+const rand = () => rng.next();
 const traces: LoadedTrace[] = traceFiles().map((f) => loadTrace(f, rand));
 
 type Config = Omit<RenderContext, "system" | "tools">;
@@ -57,7 +58,7 @@ describe.each(Object.entries(CONFIGS))("prefix property: %s", (name, cfg) => {
           const s = prev.r.manifest.stableEnd;
           if (buf.compare(prev.buf, 0, s, 0, s) !== 0) {
             const at = [...Array(s).keys()].find((i) => buf[i] !== prev!.buf[i]);
-            throw new Error(`${name}: ${t.name} turn ${k} does not extend turn ${k - 1} (first differing byte ${at}; PROPERTY_SEED=${SEED})`);
+            throw new Error(`${name}: ${t.name} turn ${k} does not extend turn ${k - 1} (first differing byte ${at}; SEED=${SEED})`);
           }
           const ex = explain(prev.r.manifest, r.manifest);
           expect(ex.reason, `${t.name} turn ${k}: ${ex.message}`).toBe("extends");
@@ -134,7 +135,7 @@ describe("the negative: stock Qwen3 template (reasoning dropped before the last 
         prev = r;
       });
     }
-    console.log(`stock qwen3: prefix broke on ${breaks} turns, held on ${holds} (PROPERTY_SEED=${SEED})`);
+    console.log(`stock qwen3: prefix broke on ${breaks} turns, held on ${holds} (SEED=${SEED})`);
     expect(breaks).toBeGreaterThan(0);
   });
 });

@@ -1,38 +1,25 @@
-// Test support: the 90 real traces of ../shared/traces, imported into fresh logs, with
-// synthetic reasoning and hidden blobs drawn from a replayable seed.
-import { readdirSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+// Test support: the 90 real traces of ../shared/traces (or, in a clone without them, traces the
+// @ctxsync/traces generates), imported into fresh logs, with synthetic reasoning and hidden blobs drawn
+// from a replayable seed.
+import { readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as Y from "yjs";
 import { asDeviceId, importMessages, openLog, parseJsonl, SYSTEM_PROMPT_INFO, type Entry, type EntryId, type HiddenBlob } from "@ctxsync/core";
 import type { ToolSpec } from "./context.js";
 import { testBlob } from "./fixtures.test-util.js";
+import { sharedTracesMissing, traceCorpus } from "@ctxsync/traces";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const TRACES_DIR = resolve(REPO_ROOT, "../shared/traces");
+/** Why tests about the real corpus's own contents skip (undefined: it is there). */
+export const SHARED_TRACES_MISSING = sharedTracesMissing(REPO_ROOT);
 
-export const traceFiles = (): string[] =>
-  readdirSync(TRACES_DIR, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .flatMap((d) => readdirSync(join(TRACES_DIR, d.name)).filter((f) => f.endsWith(".jsonl")).map((f) => join(d.name, f)))
-    .sort();
+// The properties run over the shared corpus, or 48 generated traces when it is absent.
+const corpus = traceCorpus({ from: REPO_ROOT, generated: 48 });
 
-/** mulberry32: a small deterministic PRNG, so a failing run can be replayed from its seed. */
-export const prng = (seed: number): (() => number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
-
-export const seedFromEnv = (): number => {
-  const env = process.env.PROPERTY_SEED;
-  return env !== undefined && env !== "" ? Number(env) >>> 0 : Math.floor(Math.random() * 2 ** 32);
-};
+/** Trace names relative to the corpus directory (`tau-bench/….jsonl`), sorted. */
+export const traceFiles = (): string[] => corpus.files.map((f) => relative(corpus.dir, f));
 
 export interface LoadedTrace {
   readonly name: string;
@@ -53,7 +40,7 @@ export const FOREIGN_MARKER = "FOREIGN-BLOB-NEVER-RENDER";
  * and every assistant turn gets hidden blobs for each provider family plus one foreign blob.
  */
 export const loadTrace = (file: string, rand: () => number, reasoningRate = 0.5): LoadedTrace => {
-  const messages = parseJsonl(readFileSync(join(TRACES_DIR, file), "utf8"));
+  const messages = parseJsonl(readFileSync(join(corpus.dir, file), "utf8"));
   let n = 0;
   const withReasoning = messages.map((m) =>
     m.role === "assistant" && rand() < reasoningRate ? { ...m, reasoning_content: `Let me think about step ${n++}: ${m.content.slice(0, 40)}` } : m,

@@ -40,6 +40,7 @@ export interface StreamWriter {
   text(): string;
 }
 
+// eslint-disable-next-line no-control-regex -- the ASCII range starts at NUL on purpose
 const NON_ASCII = /[^\x00-\x7f]/;
 
 const byteLength = (s: string): number => {

@@ -1,3 +1,5 @@
+export { createRng, replayingSeed, seedFromEnv, seedsToRun, testSeed } from "./rng.js";
+export type { Rng } from "./rng.js";
 export { asBranchName, asConversationId, asDeviceId, asEntryId, isBranchName, isConversationId, isEntryId, newDeviceId, newEntryId, randomId } from "./ids.js";
 export type { Brand, BranchName, ConversationId, DeviceId, EntryId, NoteId } from "./ids.js";
 export { coreError, isCoreError, toCoreError } from "./errors.js";
@@ -31,8 +33,8 @@ export type {
 export { branchProblem, forkBranchName, MAIN, RECONCILER } from "./branch.js";
 export type { Branch } from "./branch.js";
 export type { Note } from "./note.js";
-export { CACHE_ROOTS, docNames, HIDDEN_ROOTS, LOG_ROOTS, parseDocName } from "./names.js";
-export type { DocKind, DocNames } from "./names.js";
+export { CACHE_ROOTS, HIDDEN_ROOTS, LOG_ROOTS } from "./names.js";
+export type { DocKind } from "./names.js";
 export { createLogIndex } from "./log-index.js";
 export type { LogIndex } from "./log-index.js";
 export { appendTo, LOCAL_ORIGIN, openLog } from "./log.js";

@@ -99,6 +99,27 @@ describe("net effects: a key keeps a value whatever the update's shape", () => {
     expect(validateLogUpdate(server, u)).toMatchObject({ ok: false, code: "missing-dependency" });
   });
 
+  it("refuses a struct that reuses a client id to continue, in another key, a struct the server has (it would corrupt the key)", () => {
+    const { server } = serverLog();
+    // Device 77 once set info k; a document reusing id 77 writes entries from clock 0, so the server
+    // would integrate their part past clock 0 after its info item.
+    const first = replicaOf(server, 77);
+    const u1 = capture(first.doc, () => first.setInfo("k", "held"));
+    expect(receive(server, u1).ok).toBe(true);
+    const reuser = new Y.Doc();
+    reuser.clientID = 77;
+    const e = (id: string) => ({ id, parent: null, kind: "user", content: { text: id }, meta: { device: "m", time: 1 } });
+    const u2 = capture(reuser, () => reuser.getArray(LOG_ROOTS.entries).push([e("ereuse00000000001"), e("ereuse00000000002")]));
+    const r = validateLogUpdate(server, u2);
+    expect(r).toMatchObject({ ok: false, code: "malformed" });
+    expect(server.info("k")).toBe("held");
+    // The same device continuing where the server has its struct is fine, even if it resends the known part.
+    const u3 = capture(first.doc, () => first.setInfo("k2", "more"));
+    const both = Y.mergeUpdates([u1, u3]);
+    expect(receive(server, both)).toMatchObject({ ok: true });
+    expect(server.info("k2")).toBe("more");
+  });
+
   it("refuses new structs under the receiving replica's own client id", () => {
     const { server } = serverLog();
     const impostor = new Y.Doc();

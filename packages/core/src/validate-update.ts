@@ -168,8 +168,11 @@ const run = (doc: Y.Doc, update: Uint8Array | DecodedUpdate, rules: UpdateRules)
     let item = start;
     let stored = startStored;
     let w: Where | undefined;
+    // Cached per struct, stored and new apart: a writer reusing a client id can send a struct whose id
+    // is one this document already has for something else.
+    const cacheKey = (i: Y.Item, isStored: boolean) => `${isStored ? "s" : "n"}${idKey(i.id)}`;
     for (;;) {
-      const cached = whereCache.get(idKey(item.id));
+      const cached = whereCache.get(cacheKey(item, stored));
       if (cached) {
         w = cached;
         break;
@@ -192,8 +195,8 @@ const run = (doc: Y.Doc, update: Uint8Array | DecodedUpdate, rules: UpdateRules)
       stored = next.stored;
       if (seen.has(item)) return reject("malformed", "origin cycle");
     }
-    whereCache.set(idKey(item.id), w);
-    for (const p of pending) whereCache.set(idKey(p.id), w);
+    whereCache.set(cacheKey(item, stored), w);
+    for (const p of pending) whereCache.set(cacheKey(p, false), w);
     return w;
   };
   const resolve = (id: Y.ID): { item: Y.Item; stored: boolean } => {
@@ -260,6 +263,18 @@ const run = (doc: Y.Doc, update: Uint8Array | DecodedUpdate, rules: UpdateRules)
     if (!(s instanceof Y.Item)) reject("bad-content", "garbage-collected structs are not accepted here");
     const item = s as Y.Item;
     const where = whereOf(item, false);
+    // A struct this document has in part: Yjs integrates only the rest, linked after this document's
+    // own item at the clock before, but keeps the parent the struct declares. A writer reusing a client
+    // id can make those two disagree (the rest would be linked into another key's or type's list): only
+    // a struct that continues where this document's item is may be integrated in part.
+    let left: Y.Item | undefined;
+    if (offset > 0) {
+      const leftId = Y.createID(item.id.client, item.id.clock + offset - 1);
+      left = findStored(leftId);
+      const here = left ? whereOf(left, true) : undefined;
+      if (!here || here.root !== where.root || here.sub !== where.sub)
+        reject("malformed", `update continues ${idKey(leftId)} elsewhere than this document has it (a reused client id)`);
+    }
     const rule = rules.roots[where.root];
     if (!rule) reject("unknown-type", `unknown shared type ${JSON.stringify(where.root)}`);
     const content = item.content;
@@ -317,9 +332,14 @@ const run = (doc: Y.Doc, update: Uint8Array | DecodedUpdate, rules: UpdateRules)
         // the first known value up the origin chain.
         let previous: unknown = undefined;
         let hasPrevious = false;
-        if (k > 0) {
+        if (k > offset) {
           previous = values![k - 1];
           hasPrevious = true;
+        } else if (k > 0) {
+          // The first new value follows this document's item at the clock before (see `left` above).
+          const v = left ? valueAt(left, item.id.clock + k - 1) : { known: false, value: undefined };
+          previous = v.value;
+          hasPrevious = v.known;
         } else {
           let ref = item.origin;
           while (ref !== null) {

@@ -1,3 +1,4 @@
+import { createRng, testSeed } from "./rng.js";
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import { LOG_ROOTS } from "./names.js";
@@ -224,8 +225,8 @@ describe("append-only validator", () => {
   it("rejects malformed updates and random bytes without throwing", () => {
     const { server } = setup();
     expectRejected(server, new Uint8Array([0xff, 0xff, 0xff]), "malformed");
-    let seed = 42;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rng = createRng(testSeed("random bytes", 42));
+    const rand = () => rng.next();
     for (let i = 0; i < 2000; i++) {
       const bytes = new Uint8Array(1 + Math.floor(rand() * 64)).map(() => Math.floor(rand() * 256));
       const before = Y.encodeStateAsUpdate(server.doc);

@@ -83,6 +83,28 @@ export const verifyToken = (secret: string, token: string | null | undefined, no
   return c as TokenClaims;
 };
 
+/**
+ * The claims a token carries, read WITHOUT verifying it (only the server holds the secret). A
+ * client uses it to decide which documents to open (C/hidden needs `hidden`) and to refuse writes
+ * early; the server still enforces everything. Undefined when the token cannot be read.
+ */
+export const readTokenClaims = (token: string): Partial<TokenClaims> | undefined => {
+  const part = token.split(".")[1];
+  if (part === undefined || part === "") return undefined;
+  try {
+    const claims: unknown = JSON.parse(dec.decode(fromB64url(part)));
+    return typeof claims === "object" && claims !== null && !Array.isArray(claims) ? (claims as Partial<TokenClaims>) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** The scopes a token claims (unverified; see `readTokenClaims`); unknown scope names are dropped. */
+export const tokenScopes = (token: string): Scope[] | undefined => {
+  const scopes: unknown = readTokenClaims(token)?.scopes;
+  return Array.isArray(scopes) ? scopes.filter(isScope) : undefined;
+};
+
 /** Does this token grant access to `conversation`? ("*" grants all.) */
 export const tokenCovers = (claims: TokenClaims, conversation: string): boolean => claims.conv === "*" || claims.conv === conversation;
 

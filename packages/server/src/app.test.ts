@@ -1,18 +1,14 @@
-import { readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { openHidden, parseJsonl, type EntryId } from "@ctxsync/core";
+import { createRng, openHidden, parseJsonl, type EntryId } from "@ctxsync/core";
+import { generateTrace, toJsonl } from "@ctxsync/traces";
 import { signToken, type Scope } from "@ctxsync/protocol";
 import { createApp } from "./app.js";
 import { silentLogger } from "./logger.js";
 import { createSqliteStore } from "./storage/sqlite.js";
 import { createSyncServer } from "./sync-server.js";
 
-const TRACES = join(import.meta.dirname, "..", "..", "..", "..", "shared", "traces");
-const traceFile = (() => {
-  const dir = join(TRACES, "openhands");
-  return join(dir, readdirSync(dir).filter((f) => f.endsWith(".jsonl")).sort()[0]!);
-})();
+// An agent trace like the corpus's (tool calls, long outputs), generated: this test needs no ../shared.
+const traceJsonl = toJsonl(generateTrace(createRng(7), { style: "tool-calls", turns: 30 }));
 
 const SECRET = "rest-secret";
 const server = createSyncServer({ store: createSqliteStore({ path: ":memory:" }), authSecret: SECRET, logger: silentLogger });
@@ -54,7 +50,7 @@ describe("REST /v1", () => {
     const list = (await (await req("GET", "/v1/conversations", admin)).json()) as { conversations: Array<{ id: string }> };
     expect(list.conversations.map((c) => c.id)).toContain("r1");
 
-    const jsonl = readFileSync(traceFile, "utf8");
+    const jsonl = traceJsonl;
     const imp = await req("POST", "/v1/conversations/r1/import", admin, jsonl, "application/x-ndjson");
     expect(imp.status).toBe(200);
     const messages = parseJsonl(jsonl);

@@ -1,26 +1,13 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { docNames, exportJsonl, importJsonl, openHidden, isConversationId, isCoreError, isEntryId, MAIN, randomId, type CoreErrorCode } from "@ctxsync/core";
-import { HTTP_STATUS, isSyncError, syncError, type Scope, type SyncErrorCode } from "@ctxsync/protocol";
+import { exportJsonl, importJsonl, openHidden, isConversationId, isEntryId, MAIN, randomId, type ConversationId } from "@ctxsync/core";
+import { asSyncError, docNames, HTTP_STATUS, syncError, type Scope, type SyncErrorCode } from "@ctxsync/protocol";
 import type { Access } from "./auth.js";
 import { ownersDocName } from "./client-owners.js";
 import { checkOrigin, originAllowed } from "./origin-check.js";
 import { openApiDocument } from "./openapi.js";
 import type { SyncServer } from "./sync-server.js";
-
-const CORE_TO_SYNC: Record<CoreErrorCode, SyncErrorCode> = {
-  "invalid-entry": "bad-request",
-  "unknown-entry": "not-found",
-  "unknown-branch": "not-found",
-  "invalid-branch": "bad-request",
-  "branch-exists": "conflict",
-  "invalid-json": "bad-request",
-  "invalid-transcript": "bad-request",
-  "meta-immutable": "conflict",
-  "not-canonical": "bad-request",
-  internal: "internal",
-};
 
 type Env = { Variables: { access: Access } };
 
@@ -33,7 +20,7 @@ export const createApp = (server: SyncServer): Hono<Env> => {
   const app = new Hono<Env>();
 
   app.onError((e, c) => {
-    const code: SyncErrorCode = isSyncError(e) ? e.code : isCoreError(e) ? CORE_TO_SYNC[e.code] : "internal";
+    const code: SyncErrorCode = asSyncError(e).code;
     if (code === "internal") server.logger.error("http-error", { path: c.req.path, error: String(e) });
     metrics.rejects.inc({ reason: code });
     return c.json({ error: { code, message: e.message } }, HTTP_STATUS[code]);
@@ -93,7 +80,7 @@ export const createApp = (server: SyncServer): Hono<Env> => {
       throw syncError("message-too-large", `request body exceeds ${server.limits.maxRequestBytes} bytes`);
     },
   });
-  const need = (c: Context<Env>, scope: Scope): string => {
+  const need = (c: Context<Env>, scope: Scope): ConversationId => {
     const id = c.req.param("id") ?? "";
     if (!isConversationId(id)) throw syncError("bad-request", `invalid conversation id ${JSON.stringify(id)}`);
     auth.require(c.get("access"), id, scope);
@@ -128,7 +115,7 @@ export const createApp = (server: SyncServer): Hono<Env> => {
         });
       }),
     );
-    return c.json({ id, documents: docNames(id as never) }, 201);
+    return c.json({ id, documents: docNames(id) }, 201);
   });
 
   app.get("/v1/conversations/:id", async (c) => {
@@ -143,7 +130,7 @@ export const createApp = (server: SyncServer): Hono<Env> => {
             entries: log.size(),
             branches: Object.fromEntries(log.branches()),
             info: room.doc.getMap("info").toJSON(),
-            documents: docNames(id as never),
+            documents: docNames(id),
           };
         }),
       ),
@@ -175,7 +162,7 @@ export const createApp = (server: SyncServer): Hono<Env> => {
   app.get("/v1/conversations/:id/hidden", async (c) => {
     const id = need(c, "read");
     await mustExist(id);
-    const blobs = await rooms.with(docNames(id as never).hidden, (room) => room.read(() => openHidden(room.doc).describe()));
+    const blobs = await rooms.with(docNames(id).hidden, (room) => room.read(() => openHidden(room.doc).describe()));
     return c.json({ conversation: id, blobs });
   });
 
@@ -216,7 +203,7 @@ export const createApp = (server: SyncServer): Hono<Env> => {
   app.delete("/v1/conversations/:id", async (c) => {
     const id = need(c, "admin");
     await mustExist(id);
-    for (const name of Object.values(docNames(id as never))) {
+    for (const name of Object.values(docNames(id))) {
       await rooms.evict(name, "not-found", `conversation ${id} was deleted`);
       await store.delete(name);
       await store.delete(ownersDocName(name));

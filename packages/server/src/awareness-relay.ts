@@ -1,8 +1,7 @@
 import * as decoding from "lib0/decoding";
 import * as encoding from "lib0/encoding";
 import * as awarenessProtocol from "y-protocols/awareness";
-import { syncError } from "@ctxsync/protocol";
-import { encodeAwareness } from "./messages.js";
+import { encodeAwareness, syncError } from "@ctxsync/protocol";
 
 /**
  * Presence (awareness) for one room, with two protections for bystanders.

@@ -1,10 +1,12 @@
-import { parseDocName, type DocKind } from "@ctxsync/core";
-import { CLOSE_CODES, closeReason, isSyncError, syncError, toSyncError, type SyncError } from "@ctxsync/protocol";
-import type { Access } from "./auth.js";
-import { decodeMessage } from "./messages.js";
-import { checkOrigin } from "./origin-check.js";
+import type { DocKind } from "@ctxsync/core";
+import { CLOSE_CODES, closeReason, decodeMessage, isSyncError, MESSAGE_AWARENESS, parseDocName, syncError, toSyncError, type SyncError } from "@ctxsync/protocol";
+import type { Access, Authenticator } from "./auth.js";
+import type { Limits } from "./config.js";
+import type { Logger } from "./logger.js";
+import { checkOrigin, type OriginPolicy } from "./origin-check.js";
 import type { Room, RoomPeer } from "./room.js";
-import type { ConnectInfo, SyncServer } from "./sync-server.js";
+import type { RoomManager } from "./room-manager.js";
+import type { ServerMetrics } from "./server-metrics.js";
 
 /** The transport a connection writes to (a `ws` socket in Node, anything with send/close elsewhere). */
 export interface PeerSocket {
@@ -14,10 +16,32 @@ export interface PeerSocket {
   bufferedAmount?(): number;
 }
 
+/** What a transport knows about who is connecting (for the Origin/Host check). */
+export interface ConnectInfo {
+  readonly origin?: string | undefined;
+  readonly host?: string | undefined;
+}
+
 /** What the transport calls: each incoming frame, and once when the socket has closed. */
 export interface PeerHandlers {
   message(data: Uint8Array, isBinary: boolean): void;
   closed(): void;
+}
+
+/** What a connection needs from the server (the server passes itself; tests may pass less). */
+export interface ConnectionDeps {
+  readonly auth: Authenticator;
+  readonly rooms: RoomManager;
+  readonly metrics: ServerMetrics;
+  readonly logger: Logger;
+  readonly limits: Limits;
+  /** Which web pages may connect (Origin, and Host on an open server). */
+  readonly originPolicy: OriginPolicy;
+  isShuttingDown(): boolean;
+  /** Open connections of the process (for `maxConnections`). */
+  connections(): number;
+  track(peer: RoomPeer): void;
+  untrack(peer: RoomPeer): void;
 }
 
 let nextId = 1;
@@ -29,7 +53,7 @@ let nextId = 1;
  * connection with the code for its reason.
  */
 export const openConnection = (
-  server: SyncServer,
+  server: ConnectionDeps,
   socket: PeerSocket,
   roomName: string,
   token: string | null | undefined,
@@ -170,7 +194,7 @@ export const openConnection = (
         // Awareness messages (type 1) are metered by the room apart from these, and dropped rather than
         // refused past their rate: the stock client echoes every awareness relay it receives, so their
         // number follows what others do, and nobody is closed for traffic it did not originate.
-        if (data[0] !== 1) {
+        if (data[0] !== MESSAGE_AWARENESS) {
           const now = performance.now();
           tokens = Math.min(limits.messageBurst, tokens + ((now - lastRefill) * limits.maxMessagesPerSecond) / 1000);
           lastRefill = now;

@@ -5,8 +5,7 @@ import * as encoding from "lib0/encoding";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { canonicalJson, LOG_ROOTS, openLog, type ConversationLog } from "@ctxsync/core";
-import { CLOSE_CODES, signToken, type Scope } from "@ctxsync/protocol";
-import { encodeAwareness, encodeSyncStep1, encodeSyncStep2 } from "./messages.js";
+import { CLOSE_CODES, encodeAwareness, encodeSyncStep1, encodeSyncStep2, signToken, type Scope } from "@ctxsync/protocol";
 import { storedDoc } from "./testing/fixtures.js";
 import { captureUpdate, rawClient, startTestServer, waitFor, type TestServer } from "./testing/harness.js";
 
@@ -35,7 +34,7 @@ const stock = (t: TestServer, room: string, token: string, doc = new Y.Doc(), co
   });
   return { provider, doc, log: openLog(doc), closes, destroy: () => provider.destroy() };
 };
-const synced = (s: Stock) => waitFor(() => s.provider.synced, 5000, "stock client synced");
+const synced = (s: Stock) => waitFor(() => s.provider.synced, "stock client synced", 5000);
 
 /** What a conversation holds, as the property speaks of it: entries, branches, info. */
 const semantic = async (t: TestServer, conv: string) => {
@@ -68,7 +67,7 @@ let other: { a: Stock; b: Stock };
 const stillServesOthers = async () => {
   const n = other.b.log.size();
   other.a.log.append("main", { kind: "user", content: { text: `still here ${n}` } });
-  await waitFor(() => other.b.log.size() === n + 1, 5000, "the other room to relay");
+  await waitFor(() => other.b.log.size() === n + 1, "the other room to relay", 5000);
   expect(other.a.closes.concat(other.b.closes)).toEqual([]);
 };
 
@@ -86,7 +85,7 @@ const seedByDevice = async (conv: string) => {
     { kind: "user", content: { text: "q" } },
     { kind: "assistant", content: { text: "a" } },
   ]);
-  await waitFor(async () => openLog(await storedDoc(t.server, conv)).size() === 2, 5000, "seed stored");
+  await waitFor(async () => openLog(await storedDoc(t.server, conv)).size() === 2, "seed stored", 5000);
   d.destroy();
   return { q: q!.id, a: a!.id };
 };
@@ -139,7 +138,7 @@ describe("1. a value set and deleted in one transaction is a deletion", () => {
       const writer = stock(t, conv, tok(conv, RW, "writer"));
       await synced(writer);
       writer.log.append("main", { kind: "user", content: { text: "next" } });
-      await waitFor(() => watcher.log.transcript("main").length === 3, 5000, "the append to reach the watcher");
+      await waitFor(() => watcher.log.transcript("main").length === 3, "the append to reach the watcher", 5000);
       writer.destroy();
       watcher.destroy();
       await stillServesOthers();
@@ -166,9 +165,9 @@ describe("2. a concurrent write never undoes what the server holds", () => {
       const s = openLog(await storedDoc(t.server, conv));
       return s.branch("main")?.head === a && s.info("systemPrompt") === "You are careful." && s.info("title") === "held title";
     };
-    await waitFor(kept, 5000, "the server to keep main and info");
+    await waitFor(kept, "the server to keep main and info", 5000);
     for (const r of [watcher, attacker]) {
-      await waitFor(() => r.log.branch("main")?.head === a && r.log.info("systemPrompt") === "You are careful.", 5000, "replicas to converge");
+      await waitFor(() => r.log.branch("main")?.head === a && r.log.info("systemPrompt") === "You are careful.", "replicas to converge", 5000);
       expect(r.log.transcript("main").map((e) => e.id)).toEqual([q, a]);
     }
     const after = JSON.parse(await semantic(t, conv)) as { entries: unknown[]; branches: Record<string, unknown>; info: unknown };
@@ -204,11 +203,11 @@ describe("2. a concurrent write never undoes what the server holds", () => {
       const [winner, loser] = first === "low" ? [low, high] : [high, low];
       const [winEntry, loseEntry] = first === "low" ? [lowEntry, highEntry] : [highEntry, lowEntry];
       winner.provider.connect();
-      await waitFor(async () => openLog(await storedDoc(t.server, conv)).branch("main")?.head === winEntry.id, 5000, "the first continuation to be stored");
+      await waitFor(async () => openLog(await storedDoc(t.server, conv)).branch("main")?.head === winEntry.id, "the first continuation to be stored", 5000);
       loser.provider.connect();
       const settled = (l: ConversationLog) => l.branch("main")?.head === winEntry.id && l.branch(`fork/${loseEntry.id}`)?.head === loseEntry.id;
-      await waitFor(async () => settled(openLog(await storedDoc(t.server, conv))), 5000, "the server to settle");
-      await waitFor(() => settled(low.log) && settled(high.log), 5000, "both devices to settle");
+      await waitFor(async () => settled(openLog(await storedDoc(t.server, conv))), "the server to settle", 5000);
+      await waitFor(() => settled(low.log) && settled(high.log), "both devices to settle", 5000);
       const stored = openLog(await storedDoc(t.server, conv));
       expect(stored.branch(`fork/${loseEntry.id}`)).toMatchObject({ base: a, createdBy: "reconciler" });
       for (const l of [low.log, high.log]) {
@@ -231,7 +230,7 @@ describe("3. a read-only peer cannot take a room down", () => {
     await Promise.all(bystanders.map(synced));
     bystanders.forEach((b, i) => b.provider.awareness.setLocalState({ user: `bystander ${i}` }));
     const ids = bystanders.map((b) => b.doc.clientID);
-    await waitFor(() => bystanders.every((b) => ids.every((id) => b.provider.awareness.getStates().has(id))), 5000, "bystanders to see each other");
+    await waitFor(() => bystanders.every((b) => ids.every((id) => b.provider.awareness.getStates().has(id))), "bystanders to see each other", 5000);
     const flooders = await Promise.all(
       [1, 2, 3, 4].map(async (k) => {
         const c = rawClient(t.wsUrl, conv, tok(conv, ["read"], `reader${k}`));
@@ -272,7 +271,7 @@ describe("3. a read-only peer cannot take a room down", () => {
     expect(await semantic(t, conv)).toBe(before);
     // The bystanders still sync documents.
     bystanders[0]!.log.append("main", { kind: "user", content: { text: "after the flood" } });
-    await waitFor(() => bystanders[1]!.log.size() === 3, 5000, "bystanders still relay");
+    await waitFor(() => bystanders[1]!.log.size() === 3, "bystanders still relay", 5000);
     expect(t.server.metrics.awarenessDropped.get({ reason: "not-owner" })).toBeGreaterThan(0);
     flooders.forEach((c) => c.ws.close());
     bystanders.forEach((b) => b.destroy());
@@ -290,13 +289,13 @@ describe("4. one device cannot make another's writes unsyncable", () => {
       const victim = stock(small, conv, tok(conv, RW, "laptop"), vdoc);
       await synced(victim);
       victim.log.append("main", { kind: "user", content: { text: "online" } });
-      await waitFor(async () => openLog(await storedDoc(small.server, conv)).size() === 1, 5000, "stored");
+      await waitFor(async () => openLog(await storedDoc(small.server, conv)).size() === 1, "stored", 5000);
       victim.provider.disconnect();
       const offline = victim.log.appendMany("main", [
         { kind: "user", content: { text: "written offline 1" } },
         { kind: "assistant", content: { text: "written offline 2" } },
       ]);
-      await waitFor(() => small.server.rooms.get(conv) === undefined, 5000, "the room to unload");
+      await waitFor(() => small.server.rooms.get(conv) === undefined, "the room to unload", 5000);
       // The attacker continues the victim's client id from where the server has it.
       const adoc = await storedDoc(small.server, conv);
       adoc.clientID = vdoc.clientID;
@@ -311,7 +310,7 @@ describe("4. one device cannot make another's writes unsyncable", () => {
       expect(await semantic(small, conv)).toBe(before);
       // The victim comes back: everything it wrote offline is stored.
       victim.provider.connect();
-      await waitFor(async () => openLog(await storedDoc(small.server, conv)).size() === 3, 5000, "the offline entries to be stored");
+      await waitFor(async () => openLog(await storedDoc(small.server, conv)).size() === 3, "the offline entries to be stored", 5000);
       const res = await fetch(`${small.url}/v1/conversations/${conv}/transcript`, { headers: { authorization: `Bearer ${tok(conv, ["read"])}` } });
       const ids = ((await res.json()) as { entries: Array<{ id: string }> }).entries.map((e) => e.id);
       expect(ids.slice(1)).toEqual(offline.map((e) => e.id));

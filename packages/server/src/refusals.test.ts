@@ -4,11 +4,24 @@ import net from "node:net";
 import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
-import { openCache, openHidden, openLog, type EntryId } from "@ctxsync/core";
+import { createRng, openCache, openHidden, openLog, testSeed, type EntryId } from "@ctxsync/core";
 import { canRead, canWrite, CLOSE_CODES, signToken, type Scope } from "@ctxsync/protocol";
-import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate } from "./messages.js";
+import {
+  encodeAwareness,
+  encodeQueryAwareness,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeSyncUpdate,
+  MESSAGE_AUTH,
+  MESSAGE_AWARENESS,
+  MESSAGE_QUERY_AWARENESS,
+  MESSAGE_SYNC,
+  SYNC_STEP1,
+  SYNC_STEP2,
+  SYNC_UPDATE,
+} from "@ctxsync/protocol";
 import { captureUpdate, rawClient, startTestServer, waitFor, type RawClient, type TestServer } from "./testing/harness.js";
-import { prng, storedDoc, storedJson, USAGE } from "./testing/fixtures.js";
+import { storedDoc, storedJson, USAGE } from "./testing/fixtures.js";
 
 const SECRET = "refusal-secret";
 const tok = (conversation: string, scopes: Scope[], ttlSeconds = 600) => signToken(SECRET, { conversation, scopes, ttlSeconds });
@@ -22,7 +35,7 @@ let other: { a: WebsocketProvider; b: WebsocketProvider; la: ReturnType<typeof o
 const stillServesOtherRooms = async () => {
   const n = other.lb.size();
   other.la.append("main", { kind: "user", content: { text: `still here ${n}` } });
-  await waitFor(() => other.lb.size() === n + 1, 5000, "the other room to relay");
+  await waitFor(() => other.lb.size() === n + 1, "the other room to relay", 5000);
 };
 
 const seed = async (conversation: string) => {
@@ -44,7 +57,7 @@ const seed = async (conversation: string) => {
 const sendAndClose = async (room: string, frame: Uint8Array | string | Array<Uint8Array>, token = tok(room.split("/")[0]!, ALL)) => {
   const c = rawClient(t.wsUrl, room, token);
   await c.opened;
-  await waitFor(() => c.frames.length > 0, 5000, "step 1");
+  await waitFor(() => c.frames.length > 0, "step 1", 5000);
   for (const f of Array.isArray(frame) ? frame : [frame]) c.send(f);
   return Promise.race([c.closed, new Promise<never>((_, rej) => setTimeout(() => rej(new Error("connection was not closed")), 5000))]);
 };
@@ -56,7 +69,7 @@ beforeAll(async () => {
   const da = new Y.Doc();
   const db = new Y.Doc();
   other = { a: mk(da), b: mk(db), la: openLog(da), lb: openLog(db) };
-  await waitFor(() => other.a.synced && other.b.synced, 5000, "other room synced");
+  await waitFor(() => other.a.synced && other.b.synced, "other room synced", 5000);
 });
 afterAll(async () => {
   other.a.destroy();
@@ -106,7 +119,7 @@ describe("auth: refused before any data is sent", () => {
   it("an open connection is closed with 4402 when its token expires", async () => {
     const c = rawClient(t.wsUrl, "authc", tok("authc", ["read"], 1));
     await c.opened;
-    await waitFor(() => c.frames.length > 0, 5000, "step 1");
+    await waitFor(() => c.frames.length > 0, "step 1", 5000);
     const closed = await c.closed;
     expect(closed).toEqual({ code: CLOSE_CODES["token-expired"], reason: "token expired" });
   });
@@ -147,7 +160,7 @@ describe("auth matrix: scope × room × operation", () => {
         await c.opened;
         // Receive: ask for everything; the answer (step 2) holds the document.
         c.send(encodeSyncStep1(Y.encodeStateVector(new Y.Doc())));
-        await waitFor(() => c.frames.length >= 2, 5000, "step 2");
+        await waitFor(() => c.frames.length >= 2, "step 2", 5000);
         const doc = new Y.Doc();
         const step2 = c.frames.find((f) => f[0] === 0 && f[1] === 1)!;
         Y.applyUpdate(doc, step2.slice(2 + lenPrefix(step2.slice(2))));
@@ -160,7 +173,7 @@ describe("auth matrix: scope × room × operation", () => {
         });
         c.sendUpdate(update);
         if (mayWrite) {
-          await waitFor(async () => (await storedJson(t.server, room)) !== before, 5000, "the write to be stored");
+          await waitFor(async () => (await storedJson(t.server, room)) !== before, "the write to be stored", 5000);
           expect(c.ws.readyState).toBe(WebSocket.OPEN);
           c.ws.close();
         } else {
@@ -179,7 +192,7 @@ describe("auth matrix: scope × room × operation", () => {
     await t.server.rooms.with("ro", (r) => r.mutate(() => r.log!.append("main", { kind: "user", content: { text: "moves main: a map replacement (a deletion)" } })));
     const doc = await storedDoc(t.server, "ro");
     const p = new WebsocketProvider(t.wsUrl, "ro", doc, { WebSocketPolyfill: WebSocket as never, disableBc: true, params: { token: tok("ro", ["read"]) } });
-    await waitFor(() => p.synced, 5000, "read-only client synced");
+    await waitFor(() => p.synced, "read-only client synced", 5000);
     await new Promise((r) => setTimeout(r, 200));
     expect(p.wsconnected).toBe(true);
     p.destroy();
@@ -248,7 +261,7 @@ describe("append-only: each validator violation class", () => {
       // A well-behaved peer in the same room must not see the bad update.
       const watcherDoc = await storedDoc(t.server, name);
       const watcher = new WebsocketProvider(t.wsUrl, name, watcherDoc, { WebSocketPolyfill: WebSocket as never, disableBc: true, params: { token: tok(conv, ALL) } });
-      await waitFor(() => watcher.synced, 5000, "watcher synced");
+      await waitFor(() => watcher.synced, "watcher synced", 5000);
       const seen: Uint8Array[] = [];
       watcherDoc.on("update", (u: Uint8Array) => seen.push(u));
       const doc = await storedDoc(t.server, name);
@@ -272,7 +285,7 @@ describe("append-only: each validator violation class", () => {
     const u2 = captureUpdate(doc, () => log.append("main", { kind: "assistant", content: { text: "appended right after reconnecting" } }));
     const watcherDoc = await storedDoc(t.server, "held");
     const watcher = new WebsocketProvider(t.wsUrl, "held", watcherDoc, { WebSocketPolyfill: WebSocket as never, disableBc: true, params: { token: tok("held", ["read"]) } });
-    await waitFor(() => watcher.synced, 5000, "watcher synced");
+    await waitFor(() => watcher.synced, "watcher synced", 5000);
     const c = rawClient(t.wsUrl, "held", tok("held", ALL));
     await c.opened;
     c.sendUpdate(u2); // depends on the first append, which the server does not have yet
@@ -280,8 +293,8 @@ describe("append-only: each validator violation class", () => {
     expect(openLog(await storedDoc(t.server, "held")).size()).toBe(2); // held: not stored
     expect(openLog(watcherDoc).size()).toBe(2); // nor relayed
     c.send(encodeSyncStep2(Y.encodeStateAsUpdate(doc, serverSv))); // the client's answer to step 1
-    await waitFor(async () => openLog(await storedDoc(t.server, "held")).size() === 4, 5000, "both stored");
-    await waitFor(() => openLog(watcherDoc).size() === 4, 5000, "both relayed");
+    await waitFor(async () => openLog(await storedDoc(t.server, "held")).size() === 4, "both stored", 5000);
+    await waitFor(() => openLog(watcherDoc).size() === 4, "both relayed", 5000);
     expect(c.ws.readyState).toBe(WebSocket.OPEN);
     c.ws.close();
     watcher.destroy();
@@ -311,16 +324,16 @@ describe("append-only: each validator violation class", () => {
     const u2 = captureUpdate(d2, () => openLog(d2).append("main", { kind: "user", content: { text: "device 2" } }));
     const watcherDoc = new Y.Doc();
     const watcher = new WebsocketProvider(t.wsUrl, "fork1", watcherDoc, { WebSocketPolyfill: WebSocket as never, disableBc: true, params: { token: tok("fork1", ["read"]) } });
-    await waitFor(() => watcher.synced, 5000, "watcher synced");
+    await waitFor(() => watcher.synced, "watcher synced", 5000);
     for (const u of [u1, u2]) {
       const c = rawClient(t.wsUrl, "fork1", tok("fork1", ALL));
       await c.opened;
       c.sendUpdate(u);
-      await waitFor(async () => (await storedDoc(t.server, "fork1")).getArray("entries").length >= 3, 5000, "stored");
+      await waitFor(async () => (await storedDoc(t.server, "fork1")).getArray("entries").length >= 3, "stored", 5000);
       c.ws.close();
     }
     const wl = openLog(watcherDoc);
-    await waitFor(() => wl.size() === 4 && wl.branches().size === 2, 5000, "watcher sees main and one fork");
+    await waitFor(() => wl.size() === 4 && wl.branches().size === 2, "watcher sees main and one fork", 5000);
     const stored = openLog(await storedDoc(t.server, "fork1"));
     expect([...stored.branches().keys()].sort()).toEqual([...wl.branches().keys()].sort());
     const fork = [...stored.branches()].find(([n]) => n.startsWith("fork/"))!;
@@ -380,7 +393,7 @@ describe("limits", () => {
     const before = await storedJson(t.server, "lim3");
     const c = rawClient(t.wsUrl, "lim3", tok("lim3", ALL));
     await c.opened;
-    for (let i = 0; i < LIMITS.messageBurst; i++) c.send(new Uint8Array([3])); // query-awareness: uses up the burst
+    for (let i = 0; i < LIMITS.messageBurst; i++) c.send(encodeQueryAwareness()); // uses up the burst
     const doc = await storedDoc(t.server, "lim3");
     c.sendUpdate(captureUpdate(doc, () => openLog(doc).append("main", { kind: "user", content: { text: "one too many" } })));
     const closed = await c.closed;
@@ -407,9 +420,9 @@ describe("connection limit", () => {
       expect(a.ws.readyState).toBe(WebSocket.OPEN);
       a.ws.close();
       await a.closed;
-      await waitFor(() => small.server.connections() === 1, 2000, "slot freed");
+      await waitFor(() => small.server.connections() === 1, "slot freed", 2000);
       const d = rawClient(small.wsUrl, "cl");
-      await waitFor(() => d.frames.length > 0, 2000, "accepted again");
+      await waitFor(() => d.frames.length > 0, "accepted again", 2000);
       d.ws.close();
       b.ws.close();
     } finally {
@@ -428,16 +441,16 @@ describe("malformed frames → 4400, process alive, nothing stored", () => {
   const cases: Array<[string, Uint8Array | string]> = [
     ["empty frame", new Uint8Array(0)],
     ["truncated varint", new Uint8Array([0x80])],
-    ["truncated sync varint", new Uint8Array([0, 0x81])],
-    ["length past the end", new Uint8Array([0, 2, 0xff, 0x01, 1, 2])],
+    ["truncated sync varint", new Uint8Array([MESSAGE_SYNC, 0x81])],
+    ["length past the end", new Uint8Array([MESSAGE_SYNC, SYNC_UPDATE, 0xff, 0x01, 1, 2])],
     ["unknown message type", new Uint8Array([7, 0])],
-    ["unknown sync message type", new Uint8Array([0, 9, 0])],
-    ["auth message from a client", new Uint8Array([2, 0])],
-    ["trailing bytes", new Uint8Array([3, 0, 0])],
+    ["unknown sync message type", new Uint8Array([MESSAGE_SYNC, 9, 0])],
+    ["auth message from a client", new Uint8Array([MESSAGE_AUTH, 0])],
+    ["trailing bytes", new Uint8Array([MESSAGE_QUERY_AWARENESS, 0, 0])],
     ["text frame", "hello"],
-    ["invalid Yjs update", withLen([0, 2], new Uint8Array([9, 9, 9, 9, 9, 9]))],
-    ["invalid Yjs update in step 2", withLen([0, 1], new Uint8Array([1, 200, 1, 2]))],
-    ["invalid state vector", withLen([0, 0], new Uint8Array([5, 1]))],
+    ["invalid Yjs update", withLen([MESSAGE_SYNC, SYNC_UPDATE], new Uint8Array([9, 9, 9, 9, 9, 9]))],
+    ["invalid Yjs update in step 2", withLen([MESSAGE_SYNC, SYNC_STEP2], new Uint8Array([1, 200, 1, 2]))],
+    ["invalid state vector", withLen([MESSAGE_SYNC, SYNC_STEP1], new Uint8Array([5, 1]))],
     ["invalid awareness update", encodeAwareness(new Uint8Array([1, 1, 1, 3, 0x7b, 0x7b, 0x7b]))],
   ];
   for (const [what, frame] of cases) {
@@ -479,19 +492,18 @@ describe("malformed frames → 4400, process alive, nothing stored", () => {
   });
 
   it("random frames (seeded) never crash the server nor change stored data", async () => {
-    const seedValue = Number(process.env.CTXSYNC_SEED ?? Date.now() % 1_000_000);
-    console.log(`random frames seed=${seedValue} (replay with CTXSYNC_SEED=${seedValue})`);
-    const rnd = prng(seedValue);
+    const rng = createRng(testSeed("random frames", 1));
+    const rnd = () => rng.next();
     await seed("rand");
     const before = await storedJson(t.server, "rand");
     for (let i = 0; i < 40; i++) {
       const len = 1 + Math.floor(rnd() * 64);
       const bytes = Uint8Array.from({ length: len }, () => Math.floor(rnd() * 256));
-      if (rnd() < 0.5) bytes[0] = Math.floor(rnd() * 2); // bias towards sync/awareness to go deeper
+      if (rnd() < 0.5) bytes[0] = rnd() < 0.5 ? MESSAGE_SYNC : MESSAGE_AWARENESS; // bias towards sync/awareness to go deeper
       const c = rawClient(t.wsUrl, "rand", tok("rand", ALL));
       await c.opened;
       c.send(bytes);
-      c.send(new Uint8Array([3])); // then a valid query-awareness
+      c.send(encodeQueryAwareness()); // then a valid one
       const r = await Promise.race([c.closed, new Promise<null>((res) => setTimeout(() => res(null), 300))]);
       if (r) expect([CLOSE_CODES["malformed-message"], CLOSE_CODES["append-only-violation"]]).toContain(r.code);
       else c.ws.close();
@@ -503,9 +515,8 @@ describe("malformed frames → 4400, process alive, nothing stored", () => {
 
 describe("mutated valid updates (seeded property test)", () => {
   it("never crash the server, and the stored log only ever grows by well-formed entries", async () => {
-    const seedValue = Number(process.env.CTXSYNC_SEED ?? (Date.now() + 1) % 1_000_000);
-    console.log(`mutated updates seed=${seedValue} (replay with CTXSYNC_SEED=${seedValue})`);
-    const rnd = prng(seedValue);
+    const rng = createRng(testSeed("mutated updates", 2));
+    const rnd = () => rng.next();
     await seed("mut");
     const before = openLog(await storedDoc(t.server, "mut")).entries().map((e) => e.id);
     const outcomes = new Map<number, number>();
@@ -536,7 +547,7 @@ describe("step 2 answers", () => {
     const c: RawClient = rawClient(t.wsUrl, "s2", tok("s2", ["read"]));
     await c.opened;
     c.send(encodeSyncStep1(Y.encodeStateVector(new Y.Doc())));
-    await waitFor(() => c.frames.some((f) => f[0] === 0 && f[1] === 1), 5000, "step 2");
+    await waitFor(() => c.frames.some((f) => f[0] === 0 && f[1] === 1), "step 2", 5000);
     const step2 = c.frames.find((f) => f[0] === 0 && f[1] === 1)!;
     const doc = new Y.Doc();
     Y.applyUpdate(doc, step2.slice(2 + lenPrefix(step2.slice(2))));

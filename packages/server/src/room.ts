@@ -5,7 +5,6 @@ import {
   asDeviceId,
   decodeUpdate,
   openLog,
-  parseDocName,
   reconcile,
   validateDocUpdate,
   validateLogUpdate,
@@ -14,13 +13,13 @@ import {
   type DecodedUpdate,
   type DocKind,
 } from "@ctxsync/core";
-import { syncError, toSyncError, type SyncErrorCode } from "@ctxsync/protocol";
+import { encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, parseDocName, syncError, toSyncError, type SyncErrorCode } from "@ctxsync/protocol";
 import { createAwarenessRelay, type AwarenessRelay } from "./awareness-relay.js";
 import { loadClientOwners, type ClientOwners } from "./client-owners.js";
 import type { Limits, Timings } from "./config.js";
 import { createGroupCommit } from "./group-commit.js";
 import type { Logger } from "./logger.js";
-import { encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, isNoopUpdate } from "./messages.js";
+import { isNoopUpdate } from "./noop-update.js";
 import type { ServerMetrics } from "./server-metrics.js";
 import type { DocStore } from "./storage/types.js";
 

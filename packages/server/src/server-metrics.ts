@@ -21,11 +21,14 @@ export interface ServerMetrics {
   readonly awarenessDropped: Counter;
 }
 
+// Platform-free: the resident size is reported where the runtime has `process.memoryUsage` (Node, Bun, Deno).
+const rss = (): number => (globalThis as { process?: { memoryUsage?: () => { rss: number } } }).process?.memoryUsage?.().rss ?? 0;
+
 export const createServerMetrics = (gauges: { connections: () => number; roomsLoaded: () => number }): ServerMetrics => {
   const m = createMetrics();
   m.gauge("ctxsync_connections", "Open WebSocket connections.", gauges.connections);
   m.gauge("ctxsync_rooms_loaded", "Documents held in memory.", gauges.roomsLoaded);
-  m.gauge("ctxsync_process_resident_bytes", "Resident set size of the server process.", () => process.memoryUsage().rss);
+  m.gauge("ctxsync_process_resident_bytes", "Resident set size of the server process.", rss);
   return {
     registry: m,
     connectionsTotal: m.counter("ctxsync_connections_total", "WebSocket connections accepted (after auth)."),

@@ -1,7 +1,7 @@
 import { newServerClientId } from "@ctxsync/core";
 import { createAuthenticator, type Authenticator } from "./auth.js";
 import { DEFAULT_LIMITS, DEFAULT_TIMINGS, type Limits, type Timings } from "./config.js";
-import { openConnection, type PeerHandlers, type PeerSocket } from "./connection.js";
+import { openConnection, type ConnectInfo, type PeerHandlers, type PeerSocket } from "./connection.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createOriginPolicy, type OriginPolicy } from "./origin-check.js";
 import { createRoomManager, type RoomManager } from "./room-manager.js";
@@ -21,12 +21,6 @@ export interface SyncServerOptions {
   readonly allowOrigins?: readonly string[];
   /** Host names an open server answers besides loopback ones. */
   readonly allowHosts?: readonly string[];
-}
-
-/** What a transport knows about who is connecting (for the Origin/Host check). */
-export interface ConnectInfo {
-  readonly origin?: string | undefined;
-  readonly host?: string | undefined;
 }
 
 /**
@@ -62,11 +56,11 @@ export const createSyncServer = (opts: SyncServerOptions): SyncServer => {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const timings = { ...DEFAULT_TIMINGS, ...opts.timings };
   const peers = new Set<RoomPeer>();
-  let rooms: RoomManager | undefined;
-  const metrics = createServerMetrics({ connections: () => peers.size, roomsLoaded: () => rooms?.size() ?? 0 });
+  // The gauge is read at scrape time, once `rooms` exists.
+  const metrics = createServerMetrics({ connections: () => peers.size, roomsLoaded: () => rooms.size() });
   const store = instrumentStore(opts.store, metrics);
   const clientId = newServerClientId();
-  rooms = createRoomManager({ store, logger, metrics, limits, timings, clientId });
+  const rooms: RoomManager = createRoomManager({ store, logger, metrics, limits, timings, clientId });
   let shuttingDown: Promise<void> | null = null;
 
   const server: SyncServer = {
@@ -87,8 +81,8 @@ export const createSyncServer = (opts: SyncServerOptions): SyncServer => {
     isShuttingDown: () => shuttingDown !== null,
     shutdown() {
       shuttingDown ??= (async () => {
-        logger.info("shutting-down", { connections: peers.size, rooms: rooms!.size() });
-        await rooms!.closeAll("shutting-down", "server is shutting down; reconnect shortly");
+        logger.info("shutting-down", { connections: peers.size, rooms: rooms.size() });
+        await rooms.closeAll("shutting-down", "server is shutting down; reconnect shortly");
         await store.close();
         logger.info("shut-down", {});
       })();

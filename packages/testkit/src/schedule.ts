@@ -1,7 +1,7 @@
 import { assertConverged, type ConvergenceReport } from "./check.js";
 import { createNetwork, type Network, type NetworkOptions } from "./network.js";
 import { appendTurn, randomOp } from "./ops.js";
-import { seedFromEnv } from "./rng.js";
+import { seedsToRun } from "./rng.js";
 import { userTurn } from "./turns.js";
 
 export interface ScheduleOptions extends Omit<NetworkOptions, "seed" | "replicas"> {
@@ -48,7 +48,7 @@ export const runSchedule = (opts: ScheduleOptions): Network => {
 export interface PropertyOptions {
   /** Number of schedules; `SEED=<n>` in the environment runs only schedule n. */
   readonly runs: number;
-  /** First seed (default 1): schedule i uses seed `firstSeed + i`. `SEED_BASE` in the environment overrides it. */
+  /** First seed (default 1): schedule i uses seed `firstSeed + i` (new ranges: scripts/explore.ts). */
   readonly firstSeed?: number;
   /** The command that replays a seed, printed after `SEED=<n>` on failure (e.g. "pnpm vitest run <file>"). */
   readonly replay?: string;
@@ -59,9 +59,10 @@ export interface PropertyOptions {
  * `SEED=<n> pnpm vitest run <file>` replays exactly that schedule.
  */
 export const forEachSeed = (opts: PropertyOptions, fn: (seed: number) => void, env: Record<string, string | undefined> = process.env): number[] => {
-  const only = env.SEED !== undefined && env.SEED !== "" ? seedFromEnv(0, env) : undefined;
-  const base = env.SEED_BASE !== undefined && env.SEED_BASE !== "" ? seedFromEnv(0, { SEED: env.SEED_BASE }) : (opts.firstSeed ?? 1);
-  const seeds = only !== undefined ? [only] : Array.from({ length: opts.runs }, (_, i) => base + i);
+  const base = opts.firstSeed ?? 1;
+  const seeds = seedsToRun(Array.from({ length: opts.runs }, (_, i) => base + i), env);
+  const range = seeds.length === 1 ? `SEED=${seeds[0]}` : `seeds ${seeds[0]}..${seeds[seeds.length - 1]}`;
+  console.log(`property${opts.replay ? ` (${opts.replay})` : ""}: ${range}; replay one with SEED=<n>`);
   for (const seed of seeds) {
     try {
       fn(seed);

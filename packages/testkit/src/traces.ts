@@ -1,38 +1,8 @@
-import { existsSync, readdirSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
 import { messageToEntry, SYSTEM_PROMPT_INFO, type EntryId, type EntryInput, type TranscriptMessage } from "@ctxsync/core";
 import type { Network, Replica } from "./network.js";
 import { appendTurn } from "./ops.js";
 import type { Rng } from "./rng.js";
 import { sentence } from "./turns.js";
-
-/**
- * The shared agent traces live next to the repository, at `<repo root>/../shared/traces` (never copied
- * in). Node only. The repository root is the nearest ancestor of `from` with a pnpm-workspace.yaml.
- */
-export const tracesDir = (from: string = process.cwd()): string | undefined => {
-  for (let dir = resolve(from); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, "pnpm-workspace.yaml"))) {
-      const traces = resolve(dir, "..", "shared", "traces");
-      return existsSync(traces) ? traces : undefined;
-    }
-    if (dirname(dir) === dir) return undefined;
-  }
-};
-
-/** Every `*.jsonl` trace under the traces directory, sorted; empty when the directory is absent. */
-export const traceFiles = (from?: string): string[] => {
-  const dir = tracesDir(from);
-  if (!dir) return [];
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .flatMap((d) =>
-      readdirSync(join(dir, d.name))
-        .filter((f) => f.endsWith(".jsonl"))
-        .map((f) => join(dir, d.name, f)),
-    )
-    .sort();
-};
 
 /**
  * Split a transcript into the turns a device appends at once: a user message, or an assistant

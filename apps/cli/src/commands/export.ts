@@ -1,8 +1,8 @@
 import { writeFile } from "node:fs/promises";
-import { exportJsonl, isConversationId, MAIN } from "@ctxsync/core";
+import { isConversationId, MAIN } from "@ctxsync/core";
 import { parse, UsageError } from "../args.js";
 import type { Command } from "../command.js";
-import { rest, targetOf, withLocalServer } from "../target.js";
+import { rest, targetOf } from "../target.js";
 
 export const exportCommand: Command = {
   name: "export",
@@ -21,16 +21,7 @@ export const exportCommand: Command = {
     if (!o.conversation || !isConversationId(o.conversation)) throw new UsageError("--conversation ID is required");
     const id = o.conversation;
     const branch = o.branch ?? MAIN;
-    const target = targetOf(o);
-    let text: string;
-    if (target.kind === "server") {
-      text = await (await rest(target, `/v1/conversations/${encodeURIComponent(id)}/export?branch=${encodeURIComponent(branch)}`)).text();
-    } else {
-      text = await withLocalServer(target.dir, async (server) => {
-        if (!(await server.store.has(id))) throw new Error(`no conversation ${JSON.stringify(id)} in ${target.dir}`);
-        return server.rooms.with(id, (room) => room.read(() => exportJsonl(room.log!, branch)));
-      });
-    }
+    const text = await rest(targetOf(o), `/v1/conversations/${encodeURIComponent(id)}/export?branch=${encodeURIComponent(branch)}`);
     if (o.out) await writeFile(o.out, text);
     else process.stdout.write(text);
     return 0;

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
-import { importJsonl, isConversationId, MAIN } from "@ctxsync/core";
+import { isConversationId, MAIN } from "@ctxsync/core";
 import { parse, UsageError } from "../args.js";
 import type { Command } from "../command.js";
-import { rest, targetOf, withLocalServer } from "../target.js";
+import { rest, targetOf } from "../target.js";
 
 export const importCommand: Command = {
   name: "import",
@@ -23,24 +23,13 @@ export const importCommand: Command = {
     const branch = o.branch ?? MAIN;
     const text = await readFile(file, "utf8");
     const target = targetOf(o);
-    let result: unknown;
-    if (target.kind === "server") {
-      const res = await rest(target, `/v1/conversations/${encodeURIComponent(id)}/import?branch=${encodeURIComponent(branch)}`, {
+    const result: unknown = JSON.parse(
+      await rest(target, `/v1/conversations/${encodeURIComponent(id)}/import?branch=${encodeURIComponent(branch)}`, {
         method: "POST",
         headers: { "content-type": "application/x-ndjson" },
         body: text,
-      });
-      result = await res.json();
-    } else {
-      result = await withLocalServer(target.dir, (server) =>
-        server.rooms.with(id, (room) =>
-          room.mutate(() => {
-            const added = importJsonl(room.log!, text, { branch });
-            return { conversation: id, branch, imported: added.length, head: room.log!.branch(branch)?.head ?? null };
-          }),
-        ),
-      );
-    }
+      }),
+    );
     process.stdout.write(JSON.stringify(result) + "\n");
     return 0;
   },

@@ -1,18 +1,10 @@
 import { join, resolve } from "node:path";
-import {
-  createLogger,
-  createPostgresStore,
-  createSqliteStore,
-  createSyncServer,
-  DEFAULT_LIMITS,
-  DEFAULT_TIMINGS,
-  isLogLevel,
-  serveNode,
-  type DocStore,
-} from "@ctxsync/server";
+import { createLogger, createSyncServer, DEFAULT_LIMITS, DEFAULT_TIMINGS, isLogLevel, type DocStore } from "@ctxsync/server";
+import { serveNode } from "@ctxsync/server/node";
+import { createPostgresStore } from "@ctxsync/server/postgres";
+import { createSqliteStore } from "@ctxsync/server/sqlite";
 import { durationOption, intOption, parse, sizeOption, UsageError } from "../args.js";
 import type { Command } from "../command.js";
-import { lockDataDir } from "../data-lock.js";
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -65,11 +57,13 @@ export const serve: Command = {
     const logger = createLogger(level);
     const data = resolve(o.data ?? "./data");
     const dbUrl = o["database-url"] ?? process.env.CTXSYNC_DATABASE_URL;
-    const unlock = dbUrl ? () => undefined : lockDataDir(data, `ctxsync serve on port ${port}`);
-    process.on("exit", unlock);
     const store: DocStore = dbUrl
       ? await createPostgresStore({ url: dbUrl })
-      : createSqliteStore({ path: join(data, "ctxsync.db"), synchronous: (o["sqlite-sync"] as "full" | "normal" | undefined) ?? "full" });
+      : createSqliteStore({
+          path: join(data, "ctxsync.db"),
+          synchronous: (o["sqlite-sync"] as "full" | "normal" | undefined) ?? "full",
+          owner: `ctxsync serve on port ${port}`,
+        });
     const server = createSyncServer({
       store,
       ...(secret !== undefined ? { authSecret: secret } : {}),

@@ -108,16 +108,6 @@ export const startPeer = (wsUrl: string, conversation: string, token?: string): 
   };
 };
 
-/** Poll `fn` until it returns true. */
-export const eventually = async (fn: () => Promise<boolean>, ms = 20_000, what = "condition") => {
-  const t0 = Date.now();
-  for (;;) {
-    if (await fn()) return;
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
-
 /**
  * Run the CLI with a reader that does not read its stdout until the process has exited (or `maxStallMs`
  * passed), as a slow `| jq` would: output past the pipe's buffer (64 KiB) is only complete if the CLI

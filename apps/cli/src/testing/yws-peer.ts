@@ -7,10 +7,11 @@ import { createInterface } from "node:readline";
 import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
-import { docNames, openCache, openHidden, openLog, type ConversationId, type EntryId } from "@ctxsync/core";
+import { asConversationId, openCache, openHidden, openLog, type EntryId } from "@ctxsync/core";
+import { docNames } from "@ctxsync/protocol";
 
 const [url, conversation, token] = process.argv.slice(2) as [string, string, string | undefined];
-const names = docNames(conversation as ConversationId);
+const names = docNames(asConversationId(conversation));
 const docs = { log: new Y.Doc(), cache: new Y.Doc(), hidden: new Y.Doc() };
 const log = openLog(docs.log);
 const cache = openCache(docs.cache);

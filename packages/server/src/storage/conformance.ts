@@ -1,82 +1,131 @@
-import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import type { DocStore } from "./types.js";
 
 /**
- * The contract every DocStore backend must meet. A backend's test file calls
- * `runStorageConformance("sqlite", () => createSqliteStore(...))`; `factory` returns a fresh,
- * empty store each time (and may return undefined to skip, with `skipReason`).
+ * The contract every DocStore backend must meet, as plain async checks with no test framework
+ * (like the client's ClientStorage suite): `storage/conformance-vitest.ts` registers the cases
+ * with vitest; `runDocStoreConformance` runs them anywhere and returns the results.
  */
-export const runStorageConformance = (
-  name: string,
-  factory: () => Promise<DocStore> | DocStore,
-  opts: { skipReason?: string; reopen?: (closed: DocStore) => Promise<DocStore> | DocStore } = {},
-) => {
-  const d = opts.skipReason ? describe.skip : describe;
-  if (opts.skipReason) console.log(`storage conformance (${name}) skipped: ${opts.skipReason}`);
-  d(`storage conformance: ${name}`, () => {
-    const withStore = async (fn: (s: DocStore) => Promise<void>) => {
-      const s = await factory();
-      try {
-        await fn(s);
-      } finally {
-        await s.close();
-      }
-    };
-    const bytes = (...b: number[]) => new Uint8Array(b);
-    const stateOf = (snapshot: Uint8Array | undefined, updates: Uint8Array[]) => {
-      const doc = new Y.Doc();
-      if (snapshot) Y.applyUpdate(doc, snapshot);
-      for (const u of updates) Y.applyUpdate(doc, u);
-      return doc.getArray("a").toJSON();
-    };
+export interface DocStoreHarness {
+  /** A fresh, empty store (called once or more per case). */
+  fresh(): DocStore | Promise<DocStore>;
+  /** Open the same place again after `closed` was closed (for durability); cases that need it are skipped without it. */
+  reopen?(closed: DocStore): DocStore | Promise<DocStore>;
+}
 
-    it("a missing document loads empty", () =>
-      withStore(async (s) => {
-        expect(await s.load("nope")).toEqual({ updates: [], seq: 0, bytes: 0 });
-        expect(await s.has("nope")).toBe(false);
-      }));
+export interface DocStoreCase {
+  readonly name: string;
+  /** Only for backends whose harness can `reopen`. */
+  readonly needsReopen?: boolean;
+  run(h: DocStoreHarness): Promise<void>;
+}
 
-    it("appends keep order, bytes and increasing sequence numbers", () =>
-      withStore(async (s) => {
-        const seqs = [];
+export interface DocStoreConformanceResult {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly error?: string;
+}
+
+const fail = (msg: string): never => {
+  throw new Error(`DocStore conformance: ${msg}`);
+};
+const check = (cond: boolean, msg: string) => {
+  if (!cond) fail(msg);
+};
+/** Deep equality of plain data (arrays, objects, numbers, strings; `undefined` properties ignored). */
+const same = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  return ka.length === kb.length && ka.every((k) => same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+};
+const equal = (actual: unknown, expected: unknown, what: string) =>
+  check(same(actual, expected), `${what}: got ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
+const rejectsWith = async (p: Promise<unknown>, code: string, what: string) => {
+  try {
+    await p;
+  } catch (e) {
+    return equal((e as { code?: unknown }).code, code, `${what}: error code`);
+  }
+  fail(`${what}: expected a rejection with ${code}`);
+};
+
+const bytes = (...b: number[]) => new Uint8Array(b);
+const list = (u: Uint8Array) => [...u];
+const stateOf = (snapshot: Uint8Array | undefined, updates: Uint8Array[]) => {
+  const doc = new Y.Doc();
+  if (snapshot) Y.applyUpdate(doc, snapshot);
+  for (const u of updates) Y.applyUpdate(doc, u);
+  return doc.getArray("a").toJSON();
+};
+const withStore = async (h: DocStoreHarness, fn: (s: DocStore) => Promise<void>) => {
+  const s = await h.fresh();
+  try {
+    await fn(s);
+  } finally {
+    await s.close();
+  }
+};
+
+export const docStoreConformanceCases: readonly DocStoreCase[] = [
+  {
+    name: "a missing document loads empty",
+    run: (h) =>
+      withStore(h, async (s) => {
+        equal(await s.load("nope"), { updates: [], seq: 0, bytes: 0 }, "load of a missing document");
+        equal(await s.has("nope"), false, "has of a missing document");
+      }),
+  },
+  {
+    name: "appends keep order, bytes and increasing sequence numbers",
+    run: (h) =>
+      withStore(h, async (s) => {
+        const seqs: number[] = [];
         for (let i = 0; i < 20; i++) seqs.push(await s.append("d", bytes(i, 255 - i, 0)));
-        for (let i = 1; i < seqs.length; i++) expect(seqs[i]!).toBeGreaterThan(seqs[i - 1]!);
+        for (let i = 1; i < seqs.length; i++) check(seqs[i]! > seqs[i - 1]!, `sequence numbers must increase: ${seqs.join(",")}`);
         const l = await s.load("d");
-        expect(l.updates.map((u) => [...u])).toEqual(Array.from({ length: 20 }, (_, i) => [i, 255 - i, 0]));
-        expect(l.seq).toBe(seqs[19]);
-        expect(l.bytes).toBe(60);
-        expect(l.snapshot).toBeUndefined();
-        expect(await s.has("d")).toBe(true);
-      }));
-
-    it("appendMany stores a batch in order with increasing sequence numbers", () =>
-      withStore(async (s) => {
+        equal(l.updates.map(list), Array.from({ length: 20 }, (_, i) => [i, 255 - i, 0]), "updates");
+        equal(l.seq, seqs[19], "seq");
+        equal(l.bytes, 60, "bytes");
+        equal(l.snapshot, undefined, "snapshot");
+        equal(await s.has("d"), true, "has");
+      }),
+  },
+  {
+    name: "appendMany stores a batch in order with increasing sequence numbers",
+    run: (h) =>
+      withStore(h, async (s) => {
         const first = await s.append("b", bytes(0));
         const seqs = await s.appendMany("b", [bytes(1), bytes(2), bytes(3)]);
-        expect(seqs.length).toBe(3);
-        expect(seqs[0]!).toBeGreaterThan(first);
-        for (let i = 1; i < 3; i++) expect(seqs[i]!).toBeGreaterThan(seqs[i - 1]!);
-        expect((await s.load("b")).updates.map((u) => u[0])).toEqual([0, 1, 2, 3]);
-        expect((await s.load("b")).seq).toBe(seqs[2]);
-      }));
-
-    it("documents are independent, including names with slashes", () =>
-      withStore(async (s) => {
+        equal(seqs.length, 3, "sequence numbers returned");
+        check(seqs[0]! > first, "the batch comes after the earlier append");
+        for (let i = 1; i < 3; i++) check(seqs[i]! > seqs[i - 1]!, `sequence numbers must increase: ${seqs.join(",")}`);
+        equal((await s.load("b")).updates.map((u) => u[0]), [0, 1, 2, 3], "updates");
+        equal((await s.load("b")).seq, seqs[2], "seq");
+      }),
+  },
+  {
+    name: "documents are independent, including names with slashes",
+    run: (h) =>
+      withStore(h, async (s) => {
         await s.append("c", bytes(1));
         await s.append("c/cache", bytes(2));
         await s.append("c/hidden", bytes(3));
         await s.append("cx", bytes(4));
-        expect((await s.load("c/cache")).updates.map((u) => [...u])).toEqual([[2]]);
-        expect((await s.list()).map((d) => d.name)).toEqual(["c", "c/cache", "c/hidden", "cx"]);
-        expect((await s.list("c/")).map((d) => d.name)).toEqual(["c/cache", "c/hidden"]);
+        equal((await s.load("c/cache")).updates.map(list), [[2]], "c/cache");
+        equal((await s.list()).map((d) => d.name), ["c", "c/cache", "c/hidden", "cx"], "list()");
+        equal((await s.list("c/")).map((d) => d.name), ["c/cache", "c/hidden"], 'list("c/")');
         const info = (await s.list("cx"))[0]!;
-        expect(info.createdAt).toBeGreaterThan(0);
-        expect(info.updatedAt).toBeGreaterThanOrEqual(info.createdAt);
-      }));
-
-    it("compaction replaces a prefix with a snapshot and keeps later updates", () =>
-      withStore(async (s) => {
+        check(info.createdAt > 0, "createdAt is set");
+        check(info.updatedAt >= info.createdAt, "updatedAt >= createdAt");
+      }),
+  },
+  {
+    name: "compaction replaces a prefix with a snapshot and keeps later updates",
+    run: (h) =>
+      withStore(h, async (s) => {
         const doc = new Y.Doc();
         const ups: Uint8Array[] = [];
         doc.on("update", (u: Uint8Array) => ups.push(u));
@@ -91,59 +140,85 @@ export const runStorageConformance = (
         const late = await s.append("y", ups[10]!); // appended while the snapshot was being written
         await s.compact("y", snap, seqs[9]!);
         const l = await s.load("y");
-        expect(l.snapshot && [...l.snapshot]).toEqual([...snap]);
-        expect(l.updates.length).toBe(1);
-        expect(l.seq).toBe(late);
-        expect(stateOf(l.snapshot, l.updates)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        equal(l.snapshot && list(l.snapshot), list(snap), "snapshot");
+        equal(l.updates.length, 1, "updates after the snapshot");
+        equal(l.seq, late, "seq");
+        equal(stateOf(l.snapshot, l.updates), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "state");
         // A stale compaction (older upToSeq) never overwrites a newer snapshot.
         await s.compact("y", Y.encodeStateAsUpdate(new Y.Doc()), seqs[2]!);
-        expect(stateOf((await s.load("y")).snapshot, (await s.load("y")).updates)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        const again = await s.load("y");
+        equal(stateOf(again.snapshot, again.updates), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "state after a stale compaction");
         // Compacting everything leaves just the snapshot, and seq stays monotonic.
         await s.compact("y", Y.encodeStateAsUpdate(doc), late);
         const after = await s.load("y");
-        expect(after.updates).toEqual([]);
-        expect(after.seq).toBe(late);
-        expect(await s.append("y", bytes(0, 0))).toBeGreaterThan(late);
-      }));
-
-    it("delete removes a document and nothing else", () =>
-      withStore(async (s) => {
+        equal(after.updates, [], "updates after a full compaction");
+        equal(after.seq, late, "seq after a full compaction");
+        check((await s.append("y", bytes(0, 0))) > late, "seq stays monotonic after compaction");
+      }),
+  },
+  {
+    name: "delete removes a document and nothing else",
+    run: (h) =>
+      withStore(h, async (s) => {
         await s.append("k", bytes(1));
         await s.compact("k", bytes(0, 0), await s.append("k", bytes(2)));
         await s.append("k2", bytes(3));
         await s.delete("k");
         await s.delete("never-existed");
-        expect(await s.load("k")).toEqual({ updates: [], seq: 0, bytes: 0 });
-        expect(await s.has("k")).toBe(false);
-        expect((await s.list()).map((d) => d.name)).toEqual(["k2"]);
-      }));
-
-    it("concurrent appends are all kept", () =>
-      withStore(async (s) => {
+        equal(await s.load("k"), { updates: [], seq: 0, bytes: 0 }, "load after delete");
+        equal(await s.has("k"), false, "has after delete");
+        equal((await s.list()).map((d) => d.name), ["k2"], "list after delete");
+      }),
+  },
+  {
+    name: "concurrent appends are all kept",
+    run: (h) =>
+      withStore(h, async (s) => {
         await Promise.all(Array.from({ length: 50 }, (_, i) => s.append("p", bytes(i))));
-        const got = (await s.load("p")).updates.map((u) => u[0]).sort((a, b) => a! - b!);
-        expect(got).toEqual(Array.from({ length: 50 }, (_, i) => i));
-      }));
-
-    it("a closed store refuses work with storage-unavailable", async () => {
-      const s = await factory();
+        const got = (await s.load("p")).updates.map((u) => u[0]!).sort((a, b) => a - b);
+        equal(got, Array.from({ length: 50 }, (_, i) => i), "updates");
+      }),
+  },
+  {
+    name: "a closed store refuses work with storage-unavailable",
+    async run(h) {
+      const s = await h.fresh();
       await s.close();
-      await expect(s.append("z", bytes(1))).rejects.toMatchObject({ code: "storage-unavailable" });
-      await expect(s.load("z")).rejects.toMatchObject({ code: "storage-unavailable" });
-    });
+      await rejectsWith(s.append("z", bytes(1)), "storage-unavailable", "append after close");
+      await rejectsWith(s.load("z"), "storage-unavailable", "load after close");
+    },
+  },
+  {
+    name: "appends survive closing and reopening",
+    needsReopen: true,
+    async run(h) {
+      const s = await h.fresh();
+      await s.append("durable", bytes(7, 7));
+      await s.close();
+      const again = await h.reopen!(s);
+      try {
+        equal((await again.load("durable")).updates.map(list), [[7, 7]], "updates after reopening");
+      } finally {
+        await again.close();
+      }
+    },
+  },
+];
 
-    if (opts.reopen) {
-      it("appends survive closing and reopening", async () => {
-        const s = await factory();
-        await s.append("durable", bytes(7, 7));
-        await s.close();
-        const again = await opts.reopen!(s);
-        try {
-          expect((await again.load("durable")).updates.map((u) => [...u])).toEqual([[7, 7]]);
-        } finally {
-          await again.close();
-        }
-      });
+/** The cases that apply to `h` (durability needs `reopen`). */
+export const docStoreCasesFor = (h: DocStoreHarness): readonly DocStoreCase[] =>
+  docStoreConformanceCases.filter((c) => !c.needsReopen || h.reopen !== undefined);
+
+/** Run every case against `h`, sequentially; never throws. */
+export const runDocStoreConformance = async (h: DocStoreHarness): Promise<DocStoreConformanceResult[]> => {
+  const out: DocStoreConformanceResult[] = [];
+  for (const c of docStoreCasesFor(h)) {
+    try {
+      await c.run(h);
+      out.push({ name: c.name, ok: true });
+    } catch (e) {
+      out.push({ name: c.name, ok: false, error: e instanceof Error ? e.message : String(e) });
     }
-  });
+  }
+  return out;
 };

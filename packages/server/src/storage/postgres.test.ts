@@ -6,7 +6,7 @@ import * as Y from "yjs";
 import { openLog } from "@ctxsync/core";
 import { CLOSE_CODES } from "@ctxsync/protocol";
 import { startTestServer, waitFor } from "../testing/harness.js";
-import { runStorageConformance } from "./conformance.js";
+import { registerDocStoreConformance } from "./conformance-vitest.js";
 import { createPostgresStore } from "./postgres.js";
 import type { DocStore } from "./types.js";
 
@@ -35,19 +35,19 @@ const prefixes: string[] = [];
 const prefixOf = new Map<DocStore, string>();
 const run = `t${process.pid}_${Date.now() % 1e6}`;
 let n = 0;
-runStorageConformance(
+registerDocStoreConformance(
   "postgres",
-  async () => {
-    const tablePrefix = `ctxsync_${run}_${n++}_`;
-    prefixes.push(tablePrefix);
-    const s = await createPostgresStore({ url: url!, tablePrefix, maxConnections: 4 });
-    prefixOf.set(s, tablePrefix);
-    return s;
-  },
   {
-    ...(skip ? { skipReason: skip } : {}),
+    fresh: async () => {
+      const tablePrefix = `ctxsync_${run}_${n++}_`;
+      prefixes.push(tablePrefix);
+      const s = await createPostgresStore({ url: url!, tablePrefix, maxConnections: 4 });
+      prefixOf.set(s, tablePrefix);
+      return s;
+    },
     reopen: (closed) => createPostgresStore({ url: url!, tablePrefix: prefixOf.get(closed)!, maxConnections: 2 }),
   },
+  skip ? { skipReason: skip } : {},
 );
 
 if (!skip) {
@@ -64,7 +64,7 @@ describe.skipIf(skip !== undefined)("server on PostgreSQL", () => {
     const tablePrefix = `ctxsync_${run}_srv_`;
     prefixes.push(tablePrefix);
     const store = await createPostgresStore({ url: url!, tablePrefix, maxConnections: 4 });
-    const t = await startTestServer({ store });
+    const t = await startTestServer({ store: () => store });
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     const mk = (doc: Y.Doc) => new WebsocketProvider(t.wsUrl, "pgconv", doc, { WebSocketPolyfill: WebSocket as never, disableBc: true, maxBackoffTime: 200 });
@@ -75,23 +75,23 @@ describe.skipIf(skip !== undefined)("server on PostgreSQL", () => {
     try {
       const closes: number[] = [];
       writer.on("connection-close", (e: { code: number } | null) => e && closes.push(e.code));
-      await waitFor(() => writer.synced && watcher.synced, 5000, "synced");
+      await waitFor(() => writer.synced && watcher.synced, "synced", 5000);
       const wl = openLog(wd);
       const vl = openLog(vd);
       wl.append("main", { kind: "user", content: { text: "stored in postgres" } });
-      await waitFor(() => vl.size() === 1, 5000, "relayed");
+      await waitFor(() => vl.size() === 1, "relayed", 5000);
       const rows = await admin.query(`SELECT count(*)::int AS n FROM ${tablePrefix}updates WHERE name = 'pgconv'`);
       expect(rows.rows[0].n).toBeGreaterThan(0);
 
       // The database goes away (for this server): its updates table disappears.
       await admin.query(`ALTER TABLE ${tablePrefix}updates RENAME TO ${tablePrefix}updates_gone`);
       wl.append("main", { kind: "user", content: { text: "during the outage" } });
-      await waitFor(() => closes.includes(CLOSE_CODES["storage-unavailable"]), 5000, "4504");
+      await waitFor(() => closes.includes(CLOSE_CODES["storage-unavailable"]), "4504", 5000);
       await new Promise((r) => setTimeout(r, 200));
       expect(vl.size()).toBe(1);
 
       await admin.query(`ALTER TABLE ${tablePrefix}updates_gone RENAME TO ${tablePrefix}updates`);
-      await waitFor(() => vl.size() === 2, 10_000, "the write arrives after recovery");
+      await waitFor(() => vl.size() === 2, "the write arrives after recovery", 10_000);
       const again = await store.load("pgconv");
       const doc = new Y.Doc();
       if (again.snapshot) Y.applyUpdate(doc, again.snapshot);

@@ -2,22 +2,21 @@ import { describe, expect, it } from "vitest";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runStorageConformance } from "./conformance.js";
+import { registerDocStoreConformance } from "./conformance-vitest.js";
 import { createSqliteStore } from "./sqlite.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ctxsync-sqlite-"));
 let n = 0;
 const paths = new Map<unknown, string>();
-runStorageConformance(
-  "sqlite",
-  () => {
+registerDocStoreConformance("sqlite", {
+  fresh: () => {
     const path = join(dir, `s${n++}.db`);
     const s = createSqliteStore({ path });
     paths.set(s, path);
     return s;
   },
-  { reopen: (closed) => createSqliteStore({ path: paths.get(closed)! }) },
-);
+  reopen: (closed) => createSqliteStore({ path: paths.get(closed)! }),
+});
 
 
 describe("sqlite group commit across documents", () => {

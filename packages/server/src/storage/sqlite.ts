@@ -1,7 +1,8 @@
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import { syncError, toSyncError } from "@ctxsync/protocol";
+import { lockDataDir } from "./data-lock.js";
 import type { DocInfo, DocStore, StoredDoc } from "./types.js";
 
 export interface SqliteStoreOptions {
@@ -12,6 +13,12 @@ export interface SqliteStoreOptions {
    * `normal`: WAL without an fsync per commit; survives a process crash (SIGKILL), not a power cut.
    */
   readonly synchronous?: "full" | "normal";
+  /**
+   * Who holds the file, for the message another process gets: a file store takes a lock
+   * (`<name>.pid` beside `<name>.db`) while it is open, and a second process opening the same
+   * file is refused with SyncError `conflict` until the first closes (or dies).
+   */
+  readonly owner?: string;
 }
 
 /**
@@ -19,8 +26,18 @@ export interface SqliteStoreOptions {
  * rewrite of the document); compaction swaps a prefix of rows for one snapshot in one transaction.
  */
 export const createSqliteStore = (opts: SqliteStoreOptions): DocStore => {
-  if (opts.path !== ":memory:") mkdirSync(dirname(opts.path), { recursive: true });
-  const db = new Database(opts.path);
+  let unlock = () => {};
+  if (opts.path !== ":memory:") {
+    mkdirSync(dirname(opts.path), { recursive: true });
+    unlock = lockDataDir(dirname(opts.path), opts.owner ?? "another ctxsync process", `${basename(opts.path).replace(/\.db$/, "")}.pid`);
+  }
+  let db: Database.Database;
+  try {
+    db = new Database(opts.path);
+  } catch (e) {
+    unlock();
+    throw e;
+  }
   db.pragma("journal_mode = WAL");
   db.pragma(`synchronous = ${opts.synchronous === "normal" ? "NORMAL" : "FULL"}`);
   db.pragma("busy_timeout = 5000");
@@ -139,6 +156,7 @@ export const createSqliteStore = (opts: SqliteStoreOptions): DocStore => {
       flush(); // what was acknowledged as queued is written before the file closes
       closed = true;
       db.close();
+      unlock();
     },
   };
 };

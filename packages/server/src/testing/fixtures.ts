@@ -23,15 +23,6 @@ export const storedJson = async (server: SyncServer, name: string): Promise<stri
 };
 
 
-/** Deterministic PRNG (mulberry32) so that random-frame tests print a replayable seed. */
-export const prng = (seed: number) => () => {
-  seed |= 0;
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
-
 /** A valid usage record for C/cache (core's usageProblem accepts it). */
 export const USAGE = {
   time: 1,
