@@ -1,12 +1,14 @@
 // Compile cost and resend volume over the 90 traces, per renderer; and what the stock Qwen3
 // template (reasoning dropped) costs in recomputed prefix compared with reasoning kept.
 // Every assistant turn gets a short visible reasoning (deterministic) so the templates have some to keep.
+// Then the cost of one request after one append with a render cache, at 1k and at 100k entries of
+// history (the traces concatenated): renderUs1k, renderUs100k and renderRatio (goal <= 1.5).
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as Y from "yjs";
-import { asDeviceId, importMessages, openLog, parseJsonl, SYSTEM_PROMPT_INFO, type Entry } from "@ctxsync/core";
-import { compile, explain, type Manifest, type RenderContext, type ToolSpec } from "@ctxsync/compile";
+import { asDeviceId, asEntryId, importMessages, openLog, parseJsonl, SYSTEM_PROMPT_INFO, type Entry } from "@ctxsync/core";
+import { compile, createRenderCache, explain, type Manifest, type RenderContext, type ToolSpec } from "@ctxsync/compile";
 
 const TRACES = resolve(dirname(fileURLToPath(import.meta.url)), "../../shared/traces");
 const files = readdirSync(TRACES, { withFileTypes: true })
@@ -90,4 +92,61 @@ for (const [name, cfg] of Object.entries(CONFIGS)) {
   console.log(JSON.stringify(line));
   summary[name] = { totalMs: line.totalMs, MBps: line.MBps, prefixBreaks: breaks, estTokensRecomputed: lostTokens };
 }
-console.log(JSON.stringify({ bench: "compile", ...summary }));
+
+// One long history: the traces' entries one after another (fresh ids, one parent chain), 100k + appends.
+const APPENDS = 300;
+const long: Entry[] = [];
+for (let round = 0; long.length < 100_000 + APPENDS; round++)
+  for (const t of traces)
+    for (const e of t.entries) {
+      if (long.length >= 100_000 + APPENDS) break;
+      const id = asEntryId(`h${long.length}`);
+      long.push({ ...e, id, parent: long.length > 0 ? long[long.length - 1]!.id : null } as Entry);
+    }
+const longTools = [...new Map(traces.flatMap((t) => t.tools).map((x) => [x.name, x])).values()];
+const longSystem = traces.find((t) => t.system !== undefined)?.system;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/**
+ * Median µs of a compile after one append, with a render cache warmed on 1,000 and on 100,000 entries;
+ * the two histories take turns (append one entry to each, compile each), so both see the same machine load.
+ * Also the time to UTF-8 encode the body, as any transport must.
+ */
+const afterAppend = (cfg: Omit<RenderContext, "system" | "tools">) => {
+  const ctx: RenderContext = { ...cfg, ...(longSystem !== undefined ? { system: longSystem } : {}), tools: longTools };
+  const runs = [1_000, 100_000].map((size) => {
+    const cache = createRenderCache();
+    // The agent's transcript grows by one entry per request (no copy of the history per request here: that is the caller's).
+    const transcript = long.slice(0, size);
+    compile(transcript, ctx, { cache, conversation: "bench" });
+    return { size, cache, transcript, times: [] as number[], encode: [] as number[] };
+  });
+  for (let j = 1; j <= APPENDS; j++)
+    for (const run of j % 2 === 0 ? runs : [...runs].reverse()) {
+      run.transcript.push(long[run.size + j - 1]!);
+      const s = performance.now();
+      const r = compile(run.transcript, ctx, { cache: run.cache, conversation: "bench" });
+      run.times.push(performance.now() - s);
+      if (j % 50 === 0) {
+        const e = performance.now();
+        Buffer.byteLength(r.body);
+        run.encode.push(performance.now() - e);
+      }
+    }
+  return runs.map((r) => ({ us: median(r.times) * 1000, encodeUs: median(r.encode) * 1000 }));
+};
+
+for (const [name, cfg] of Object.entries(CONFIGS)) {
+  const [k1, k100] = afterAppend(cfg) as [{ us: number; encodeUs: number }, { us: number; encodeUs: number }];
+  const line = {
+    renderer: name,
+    renderUs1k: Math.round(k1.us),
+    renderUs100k: Math.round(k100.us),
+    renderRatio: +(k100.us / k1.us).toFixed(2),
+    encodeBodyUs1k: Math.round(k1.encodeUs),
+    encodeBodyUs100k: Math.round(k100.encodeUs),
+  };
+  console.log(JSON.stringify(line));
+  Object.assign(summary[name] as object, { renderUs1k: line.renderUs1k, renderUs100k: line.renderUs100k, renderRatio: line.renderRatio });
+}
+console.log(JSON.stringify({ bench: "compile", historyEntries: 100_000, appendsMeasured: APPENDS, ...summary }));

@@ -5,7 +5,7 @@
 import * as Y from "yjs";
 import { compile, type CompileOptions, type RenderContext } from "@ctxsync/compile";
 import { openHidden, openLog, type ConversationLog, type EntryInput, type HiddenState, type JsonValue } from "@ctxsync/core";
-import { createTransport, geminiRestBody, isProviderError, type SendInput, type SendResult, type Transport } from "@ctxsync/providers";
+import { createTransport, isProviderError, type SendInput, type SendResult, type Transport } from "@ctxsync/providers";
 import {
   createAnthropicSimulator,
   createDeepSeekSimulator,
@@ -22,17 +22,13 @@ const MIN = 60_000;
 const SYSTEM = "You are a careful coding agent. Keep every device's copy of the log in step. ".repeat(80);
 
 /** One conversation: the log, its hidden blobs, a transport against a simulator, a wire capture. */
-const session = (sim: ProviderSimulator, provider: Parameters<typeof createTransport>[0], ctx: RenderContext, opts: { rest?: boolean; compile?: CompileOptions } = {}) => {
+const session = (sim: ProviderSimulator, provider: Parameters<typeof createTransport>[0], ctx: RenderContext, opts: { compile?: CompileOptions } = {}) => {
   const log: ConversationLog = openLog(new Y.Doc(), { device: "laptop" as never });
   const hidden: HiddenState = openHidden(new Y.Doc());
   const wire = captureFetch(sim.fetch);
   const transport: Transport = createTransport(provider, { apiKey: "sim-key", fetch: wire.fetch, maxRetries: 0, now: sim.clock.now });
-  const compiled = (c: RenderContext = ctx): SendInput["compiled"] => {
-    const r = compile(log.transcript("main"), c, { hidden: hidden.blobs, conversation: "conv", branch: "main", ...opts.compile });
-    if (!opts.rest) return r;
-    const body = geminiRestBody(r.request);
-    return { provider: r.provider, body, request: JSON.parse(body) };
-  };
+  // Compile emits each provider's wire body (Gemini: the REST GenerateContentRequest).
+  const compiled = (c: RenderContext = ctx): SendInput["compiled"] => compile(log.transcript("main"), c, { hidden: hidden.blobs, conversation: "conv", branch: "main", ...opts.compile });
   return {
     log,
     hidden,
@@ -158,7 +154,7 @@ describe("Gemini transport × simulator", () => {
 
   it("thought signatures go back on the part they came with; Gemini 3 accepts the next turn", async () => {
     const sim = createGeminiSimulator({ script: toolThenAnswer() });
-    const s = session(sim, "gemini", ctx, { rest: true });
+    const s = session(sim, "gemini", ctx);
     s.say("what is in the repository?");
     const t1 = await s.turn();
     expect(s.wire.requests[0]!.url).toMatch(/\/v1beta\/models\/gemini-3-pro-preview:streamGenerateContent\?alt=sse$/);
@@ -172,15 +168,11 @@ describe("Gemini transport × simulator", () => {
   it("an explicit cache serves the prefix until it is deleted; then the request is state-gone", async () => {
     const sim = createGeminiSimulator();
     const flash: RenderContext = { ...ctx, model: "gemini-2.5-flash" };
-    const s = session(sim, "gemini", flash, { rest: true });
+    const s = session(sim, "gemini", flash);
     const g = s.transport as ReturnType<typeof createTransport> & { caches: { create: (...args: any[]) => any; delete: (...args: any[]) => any } };
     const cache = await g.caches.create({ model: "gemini-2.5-flash", config: { systemInstruction: SYSTEM, tools: [{ functionDeclarations: [{ name: "bash", description: BASH.description, parametersJsonSchema: BASH.parameters }] }], ttl: "3600s" } });
     s.say("hello");
-    const withCache = (): SendInput["compiled"] => {
-      const r = compile(s.log.transcript("main"), flash, { cacheHandle: { name: cache.name, upTo: null } });
-      const body = geminiRestBody(r.request);
-      return { provider: "gemini", body, request: JSON.parse(body) };
-    };
+    const withCache = (): SendInput["compiled"] => compile(s.log.transcript("main"), flash, { cacheHandle: { name: cache.name, upTo: null } });
     const hit = await s.transport.send({ compiled: withCache(), model: flash.model });
     expect(hit.usage.cachedTokens).toBe(cache.usageMetadata.totalTokenCount);
     await g.caches.delete(cache.name);

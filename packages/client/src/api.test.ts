@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { createRenderCache } from "@ctxsync/compile";
 import { fsStorage, memoryStorage, openSession } from "./node.js";
 
 const dirs: string[] = [];
@@ -58,6 +59,24 @@ describe("the agent-loop API (local session)", () => {
     expect(() => s.compile({ provider: "nope" as "openai-chat", model: "m" })).toThrow(expect.objectContaining({ name: "SyncError", code: "bad-request" }));
     const rec = await s.recordUsage({ provider: "anthropic", model: "claude-sonnet-4", promptTokens: 100, cachedTokens: 80, expectedCachedTokens: 80, cacheWriteTokens: 0, outputTokens: 5, renderContextHash: out.manifest.renderContextHash });
     expect(s.usage()).toEqual([rec]);
+    await s.close();
+  });
+
+  it("memoizes compiles of a branch, and renders a blob attached later to an entry compiled before", async () => {
+    const s = await openSession({ conversation: "api5", storage: memoryStorage() });
+    const ctx = { provider: "anthropic", model: "claude-sonnet-4" } as const;
+    await s.appendUser("hi");
+    const turns = [];
+    for (let i = 0; i < 6; i++) {
+      turns.push(await s.appendAssistant({ text: `turn ${i}` }, { provider: "anthropic", model: "claude-sonnet-4" }));
+      await s.appendUser(`more ${i}`);
+      s.compile(ctx);
+    }
+    // The first turns are memoized by now; their signature arrives late (C/hidden synced after C).
+    await s.attachHidden(turns[0]!.id, { provider: "anthropic", model: "claude-sonnet-4", kind: "anthropic.thinking", data: { thinking: "late", signature: "LATE-SIG" } });
+    const out = s.compile(ctx);
+    expect(out.body).toContain("LATE-SIG");
+    expect(out.body).toBe(s.compile(ctx, { cache: createRenderCache() }).body);
     await s.close();
   });
 

@@ -2,6 +2,8 @@ import { Awareness } from "y-protocols/awareness";
 import * as Y from "yjs";
 import {
   asDeviceId,
+  HIDDEN_ROOTS,
+  insertedValues,
   isConversationId,
   isEntryId,
   LOCAL_ORIGIN,
@@ -17,9 +19,10 @@ import {
   type Entry,
   type EntryId,
   type EntryInput,
+  type HiddenBlob,
   type HiddenState,
 } from "@ctxsync/core";
-import { compile as compileTranscript, isCompileError } from "@ctxsync/compile";
+import { compile as compileTranscript, createRenderCache, isCompileError } from "@ctxsync/compile";
 import { asSyncError, docNames, syncError, tokenScopes, type Scope, type SyncError } from "@ctxsync/protocol";
 import { branchCarrying } from "./branch-following.js";
 import { connectDoc, type DocConnection, type WebSocketLike } from "./connection.js";
@@ -66,6 +69,14 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
   const log: ConversationLog = openLog(docs.log, { device: asDeviceId(device), now });
   const cache: CacheState = openCache(docs.cache);
   const hidden: HiddenState | undefined = docs.hidden ? openHidden(docs.hidden) : undefined;
+  // Compiles of a branch are memoized (a request after an append renders only the last turns); a blob
+  // that arrives for an entry compiled before (C/hidden synced after C) makes it render that history again.
+  const renderCache = createRenderCache();
+  const hiddenLookup = hidden ? (id: EntryId) => hidden.blobs(id) : undefined;
+  if (docs.hidden) {
+    const yBlobs = docs.hidden.getArray<HiddenBlob>(HIDDEN_ROOTS.blobs);
+    yBlobs.observe((_, tr) => renderCache.invalidate(insertedValues(tr, yBlobs).map((b) => b.entry)));
+  }
   reconcile(log);
 
   let current = o.branch ?? MAIN;
@@ -209,7 +220,8 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
           ...rest,
           conversation,
           branch,
-          ...(hidden ? { hidden: (id: EntryId) => hidden.blobs(id) } : {}),
+          cache: rest.cache ?? renderCache,
+          ...(hiddenLookup ? { hidden: hiddenLookup } : {}),
         });
       } catch (e) {
         if (isCompileError(e)) throw syncError("bad-request", e.message, { compileCode: e.code });

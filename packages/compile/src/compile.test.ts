@@ -78,7 +78,7 @@ describe("render context", () => {
 
   it("an empty system prompt is left out where a provider refuses empty text", () => {
     expect(compile(transcript, ctx("anthropic", { system: "" })).request.system).toBeUndefined();
-    expect(compile(transcript, ctx("gemini", { system: "" })).request.config?.systemInstruction).toBeUndefined();
+    expect(compile(transcript, ctx("gemini", { system: "" })).request.systemInstruction).toBeUndefined();
   });
 
   it("the render-context hash is recorded in the manifest", () => {
@@ -186,23 +186,25 @@ describe("gemini cachedContent", () => {
   const hash = renderContextHash(ctx("gemini"));
   it("with a usable handle sends only what follows the cached prefix", () => {
     const r = compile(transcript, ctx("gemini"), { cacheHandle: { name: "cachedContents/abc", upTo: asEntryId("e4"), renderContextHash: hash } });
-    expect(r.request.config?.cachedContent).toBe("cachedContents/abc");
-    expect(r.request.config?.systemInstruction).toBeUndefined();
-    expect(r.request.config?.tools).toBeUndefined();
+    expect(r.request.cachedContent).toBe("cachedContents/abc");
+    expect(r.request.systemInstruction).toBeUndefined();
+    expect(r.request.tools).toBeUndefined();
     expect(r.request.contents[0]!.parts[0]).toEqual({ text: '<config>{"sandbox":"read-only"}</config>' });
     expect(r.manifest.server).toEqual({ cachedContent: "cachedContents/abc", upTo: "e4" });
   });
   it("geminiCachePlan creates exactly the prefix a later request leaves out", () => {
     const upToE4 = transcript.slice(0, 4); // e1..e4: ends with an assistant turn, a boundary no message spans
     const plan = geminiCachePlan(upToE4, ctx("gemini"), { ttl: "3600s" });
-    expect(plan.request.config.ttl).toBe("3600s");
+    expect(plan.request.ttl).toBe("3600s");
+    expect(plan.request.model).toBe("models/gemini-3-pro");
+    expect(JSON.parse(plan.body)).toEqual(plan.request);
     const cached = compile(transcript, ctx("gemini"), { cacheHandle: plan.handle("cachedContents/xyz") });
     const full = compile(transcript, ctx("gemini"));
     expect(cached.warnings.filter((w) => w.code === "cache-handle-unusable")).toEqual([]);
     // Cache contents + the request's contents = the full request's contents; system and tools come from the cache.
-    expect(canonicalJson([...plan.request.config.contents, ...cached.request.contents])).toBe(canonicalJson(full.request.contents));
-    expect(plan.request.config.systemInstruction).toEqual(full.request.config?.systemInstruction);
-    expect(plan.request.config.tools).toEqual(full.request.config?.tools);
+    expect(canonicalJson([...plan.request.contents, ...cached.request.contents])).toBe(canonicalJson(full.request.contents));
+    expect(plan.request.systemInstruction).toEqual(full.request.systemInstruction);
+    expect(plan.request.tools).toEqual(full.request.tools);
     expect(cached.manifest.server).toEqual({ cachedContent: "cachedContents/xyz", upTo: "e4" });
   });
 
@@ -213,7 +215,7 @@ describe("gemini cachedContent", () => {
   ])("an unusable handle (%s) falls back to the full request with a warning", (reason, handle) => {
     const r = compile(transcript, ctx("gemini"), { cacheHandle: handle });
     expect(r.warnings).toContainEqual(expect.objectContaining({ code: "cache-handle-unusable", reason }));
-    expect(r.request.config?.cachedContent).toBeUndefined();
+    expect(r.request.cachedContent).toBeUndefined();
     expect(r.body).toBe(compile(transcript, ctx("gemini")).body);
   });
 });
@@ -242,7 +244,7 @@ describe("manifest", () => {
     expect(a.manifest.totals.tokensEstimated).toBe(false);
     expect(a.manifest.totals.tokens).toBe(b.manifest.totals.tokens);
     const sys = a.manifest.segments.find((s) => s.kind === "system")!;
-    expect(sys.tokens).toBe(words(`<|start_header_id|>system<|end_header_id|>\n\n${SYSTEM}`).length);
+    expect(sys.tokens).toBe(words(`${SYSTEM}<|eot_id|>`).length);
   });
 
   it("byte offsets count UTF-8 bytes", () => {
@@ -262,7 +264,7 @@ describe("checkpoint identity", () => {
     const m1 = compile(log.transcript("main"), ctx("anthropic")).manifest;
     const m2 = compile(log.transcript(fork), ctx("anthropic")).manifest;
     const id1 = checkpointIdentity(m1, log.prefixHash(m1.lastEntryId!))!;
-    expect(id1).toMatchObject({ provider: "anthropic", entry: u.id, rendererVersion: "anthropic/1", tokens: m1.totals.stableTokens });
+    expect(id1).toMatchObject({ provider: "anthropic", entry: u.id, rendererVersion: "anthropic/2", tokens: m1.totals.stableTokens });
     expect(checkpointKey(id1)).toBe(checkpointKey(checkpointIdentity(m2, log.prefixHash(m2.lastEntryId!))!));
     expect(checkpointKey(id1)).not.toBe(checkpointKey(checkpointIdentity(compile(log.transcript("main"), ctx("anthropic", { system: "x" })).manifest, log.prefixHash(u.id))!));
     expect(checkpointIdentity(compile([], ctx("qwen3")).manifest, log.prefixHash(a.id))).toBeUndefined();

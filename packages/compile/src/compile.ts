@@ -3,8 +3,9 @@ import { normalizeContext, renderContextHash, type RenderContext, type RendererI
 import { compileError, toCompileError } from "./errors.js";
 import type { HiddenLookup } from "./hidden.js";
 import { lintStatic } from "./lint.js";
-import { buildManifest, type Manifest, type Tokenizer } from "./manifest.js";
+import type { Manifest, Tokenizer } from "./manifest.js";
 import type { CacheHandle, Renderer } from "./render.js";
+import { identityOf, renderRequest, type RenderCache } from "./render-cache.js";
 import { anthropic, type AnthropicRequest } from "./renderers/anthropic.js";
 import { deepseek, type DeepSeekRequest } from "./renderers/deepseek.js";
 import { gemini, type GeminiRequest } from "./renderers/gemini.js";
@@ -14,7 +15,7 @@ import { chatml } from "./templates/chatml.js";
 import { llama3 } from "./templates/llama3.js";
 import type { CompletionRequest } from "./templates/prompt.js";
 import { qwen3 } from "./templates/qwen3.js";
-import { createWarningSink, type CompileWarning } from "./warnings.js";
+import type { CompileWarning } from "./warnings.js";
 
 /** The request type each renderer produces. */
 export interface RequestByRenderer {
@@ -28,7 +29,8 @@ export interface RequestByRenderer {
   llama3: CompletionRequest;
 }
 
-export const RENDERER_TABLE: { readonly [P in RendererId]: Renderer<RequestByRenderer[P]> } = {
+/** The renderer of each provider id. */
+export const RENDERER_TABLE: { readonly [P in RendererId]: Renderer } = {
   "openai-chat": openaiChat,
   "openai-responses": openaiResponses,
   anthropic,
@@ -53,10 +55,18 @@ export interface CompileOptions {
   readonly sameModelFamily?: (blobModel: string, model: string) => boolean;
   /** Lint the static part for volatile content (default true). */
   readonly lint?: boolean;
+  /**
+   * Memoized rendering (`createRenderCache()`): a request after an append renders only the last turns.
+   * The output is byte-identical to compiling without it. Call `cache.invalidate(ids)` when hidden
+   * blobs are attached to entries compiled before (the client session does).
+   */
+  readonly cache?: RenderCache;
 }
 
 export interface CompileResult<R = unknown> {
   readonly provider: RendererId;
+  /** The model the request is for (Gemini names it in the URL path, not in the body). */
+  readonly model: string;
   /** The provider-native request (typed per renderer). */
   readonly request: R;
   /** The exact bytes to send: JSON.parse(body) deep-equals `request`. */
@@ -67,15 +77,17 @@ export interface CompileResult<R = unknown> {
   readonly warnings: readonly CompileWarning[];
 }
 
-const checkTranscript = (transcript: readonly Entry[]): void => {
+/** Entries `from..` are entries, each the child of the one before (entries before `from` were checked when memoized). */
+const checkTranscript = (transcript: readonly Entry[], from: number): void => {
   if (!Array.isArray(transcript)) throw compileError("invalid-transcript", "transcript must be an array of entries");
-  transcript.forEach((e, i) => {
+  for (let i = from; i < transcript.length; i++) {
+    const e = transcript[i];
     if (!isJsonObject(e) || typeof e.id !== "string" || !(ENTRY_KINDS as readonly unknown[]).includes(e.kind) || !isJsonObject(e.content))
       throw compileError("invalid-transcript", `transcript[${i}] is not an entry`);
     const prev = transcript[i - 1];
     if (prev && e.parent !== prev.id)
       throw compileError("invalid-transcript", `transcript[${i}] (${e.id}) does not follow ${prev.id}: a transcript is a path from the root`, { index: i });
-  });
+  }
 };
 
 /**
@@ -91,33 +103,48 @@ export function compile<P extends RendererId>(
 export function compile(transcript: readonly Entry[], ctx: RenderContext, opts: CompileOptions = {}): CompileResult {
   try {
     const n = normalizeContext(ctx);
-    checkTranscript(transcript);
-    const warnings = createWarningSink();
-    if (opts.lint !== false) lintStatic(n).forEach((w) => warnings.push(w));
+    if (!Array.isArray(transcript)) throw compileError("invalid-transcript", "transcript must be an array of entries");
     const hash = renderContextHash(n);
-    const renderer = RENDERER_TABLE[n.provider] as Renderer<unknown>;
-    const out = renderer.render({
+    const renderer = RENDERER_TABLE[n.provider];
+    const out = renderRequest({
+      renderer,
+      env: {
+        ctx: n,
+        renderContextHash: hash,
+        blobs: { renderer: n.provider, model: n.model, ...(opts.hidden ? { lookup: opts.hidden } : {}), ...(opts.sameModelFamily ? { sameModelFamily: opts.sameModelFamily } : {}) },
+        ...(opts.conversation !== undefined ? { conversation: opts.conversation } : {}),
+        ...(opts.branch !== undefined ? { branch: opts.branch } : {}),
+        ...(opts.cacheHandle !== undefined ? { cacheHandle: opts.cacheHandle } : {}),
+      },
       entries: transcript,
-      ctx: n,
-      renderContextHash: hash,
-      warnings,
-      blobs: { renderer: n.provider, model: n.model, warnings, ...(opts.hidden ? { lookup: opts.hidden } : {}), ...(opts.sameModelFamily ? { sameModelFamily: opts.sameModelFamily } : {}) },
-      ...(opts.conversation !== undefined ? { conversation: opts.conversation } : {}),
-      ...(opts.branch !== undefined ? { branch: opts.branch } : {}),
-      ...(opts.cacheHandle !== undefined ? { cacheHandle: opts.cacheHandle } : {}),
+      tokenizer: opts.tokenizer,
+      meta: {
+        renderer: n.provider,
+        rendererVersion: renderer.version,
+        model: n.model,
+        renderContextHash: hash,
+        systemHash: sha256Hex(canonicalJson(n.system ?? null)),
+        toolsHash: sha256Hex(canonicalJson(n.tools)),
+        paramsHash: sha256Hex(canonicalJson(n.options)),
+      },
+      check: (from) => checkTranscript(transcript, from),
+      lint: () => (opts.lint !== false ? lintStatic(n) : []),
+      ...(opts.cache ? { cache: opts.cache } : {}),
+      key: [opts.conversation ?? "", opts.branch ?? "", opts.lint === false ? 0 : 1, identityOf(opts.hidden), identityOf(opts.sameModelFamily), identityOf(opts.tokenizer as object | undefined)].join("\u0000"),
     });
-    const manifest = buildManifest({
-      ...out,
-      renderer: n.provider,
-      rendererVersion: renderer.version,
+    return {
+      provider: n.provider,
       model: n.model,
-      renderContextHash: hash,
-      systemHash: sha256Hex(canonicalJson(n.system ?? null)),
-      toolsHash: sha256Hex(canonicalJson(n.tools)),
-      paramsHash: sha256Hex(canonicalJson(n.options)),
-      ...(opts.tokenizer ? { tokenizer: opts.tokenizer } : {}),
-    });
-    return { provider: n.provider, request: out.request, body: out.body, prefix: out.prefix, manifest, warnings: warnings.list };
+      get request() {
+        return out.request;
+      },
+      body: out.body,
+      prefix: out.prefix,
+      manifest: out.manifest,
+      get warnings() {
+        return out.warnings;
+      },
+    };
   } catch (e) {
     // Core refuses values with no JSON form (NaN, functions) in params, tool schemas or hand-made entries.
     if (isCoreError(e) && e.code === "invalid-json") throw compileError("invalid-context", `cannot render: ${e.message}`, { cause: e });

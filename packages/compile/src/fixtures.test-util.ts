@@ -99,7 +99,7 @@ export const GOLDEN_CONTEXTS: Record<string, RenderContext> = {
   "openai-responses": { provider: "openai-responses", model: "gpt-5.4", system: SYSTEM, tools: TOOLS, options: { params: { reasoning: { effort: "low" } } } },
   "openai-responses.previous": { provider: "openai-responses", model: "gpt-5.4", system: SYSTEM, tools: TOOLS, options: { responsesMode: "previous_response_id" } },
   anthropic: { provider: "anthropic", model: "claude-sonnet-4-5-20250929", system: SYSTEM, tools: TOOLS, options: { params: { max_tokens: 1024 } } },
-  gemini: { provider: "gemini", model: "gemini-3-pro", system: SYSTEM, tools: TOOLS, options: { params: { temperature: 0 } } },
+  gemini: { provider: "gemini", model: "gemini-3-pro", system: SYSTEM, tools: TOOLS, options: { params: { generationConfig: { temperature: 0 } } } },
   deepseek: { provider: "deepseek", model: "deepseek-v4", system: SYSTEM, tools: TOOLS },
   "deepseek.reasoner": { provider: "deepseek", model: "deepseek-reasoner", system: SYSTEM, tools: TOOLS },
   chatml: { provider: "chatml", model: "local", system: SYSTEM, tools: TOOLS },

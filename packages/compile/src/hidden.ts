@@ -49,7 +49,6 @@ export interface BlobEnv {
   readonly model: string;
   readonly lookup?: HiddenLookup;
   readonly sameModelFamily?: (blobModel: string, model: string) => boolean;
-  readonly warnings: WarningSink;
 }
 
 /** A check of a blob's `data` for one kind: undefined when it has the shape the renderer needs, else why not. */
@@ -61,7 +60,7 @@ export type DataCheck = (data: JsonValue) => string | undefined;
  * provider (and model family) that issued it, and only if this renderer has a place for its kind.
  * Providers hand blobs back with assistant turns, so only assistant entries have a place for any.
  */
-export const takeBlobs = (env: BlobEnv, entry: Entry, assistantKinds: Readonly<Record<string, DataCheck>>): HiddenBlob[] => {
+export const takeBlobs = (env: BlobEnv, warnings: WarningSink, entry: Entry, assistantKinds: Readonly<Record<string, DataCheck>>): HiddenBlob[] => {
   const entryId = entry.id;
   const kinds = entry.kind === "assistant" ? assistantKinds : {};
   const blobs = env.lookup?.(entryId) ?? [];
@@ -70,7 +69,7 @@ export const takeBlobs = (env: BlobEnv, entry: Entry, assistantKinds: Readonly<R
   const same = env.sameModelFamily ?? ((a: string, b: string) => modelFamily(a) === modelFamily(b));
   const out: HiddenBlob[] = [];
   const drop = (b: HiddenBlob, reason: HiddenDropReason, why: string) =>
-    env.warnings.push({
+    warnings.push({
       code: "hidden-dropped",
       entryId,
       blobKind: b.kind,

@@ -69,10 +69,10 @@ export interface Manifest {
   };
 }
 
-// Segment hashes repeat across turns (the whole history is re-rendered each turn): memoize them.
+// Segment hashes repeat across turns (the whole history is re-rendered each turn without a render cache): memoize them.
 const HASH_MEMO_MAX = 50_000;
 const hashMemo = new Map<string, string>();
-const hashText = (text: string): string => {
+export const hashText = (text: string): string => {
   let h = hashMemo.get(text);
   if (h === undefined) {
     h = sha256Hex(text);
@@ -88,56 +88,46 @@ const countTokens = (tokenizer: Tokenizer | undefined, text: string, bytes: numb
   return tokenizer.count(text);
 };
 
-/** What a renderer wrote: the segments of its prefix stream, its size and where it is stable. */
-export interface WrittenPrefix {
-  readonly segments: readonly WrittenSegment[];
-  readonly bytes: number;
+/** A written segment as the manifest lists it (its index is set when the manifest is assembled). */
+export const manifestSegment = (s: WrittenSegment, index: number, tokenizer: Tokenizer | undefined): ManifestSegment => {
+  // Params are request settings, not prompt tokens.
+  const tokens = s.kind === "params" ? 0 : countTokens(tokenizer, s.text, s.end - s.start);
+  return {
+    index,
+    kind: s.kind,
+    ...(s.entryIds ? { entryId: s.entryIds[0], entryIds: s.entryIds } : {}),
+    ...(s.role !== undefined ? { role: s.role } : {}),
+    ...(s.reasoning !== undefined ? { reasoning: s.reasoning } : {}),
+    ...(s.hidden ? { hidden: s.hidden } : {}),
+    ...(s.headLength !== undefined ? { headHash: hashText(s.text.slice(0, s.headLength)) } : {}),
+    start: s.start,
+    end: s.end,
+    hash: hashText(s.text),
+    tokens,
+    tokensEstimated: tokenizer === undefined,
+  };
+};
+
+export type ManifestMeta = Pick<Manifest, "renderer" | "rendererVersion" | "model" | "renderContextHash" | "systemHash" | "toolsHash" | "paramsHash">;
+
+/** What a manifest is assembled from: the segments (read when first asked for) and the running totals. */
+export interface ManifestParts {
+  readonly segments: () => readonly ManifestSegment[];
   readonly stableEnd: number;
-  readonly breakpoints?: readonly number[];
+  readonly breakpoints: readonly number[];
+  readonly prefixHash: string;
+  readonly lastEntryId: EntryId | null;
   readonly server?: ServerState;
+  readonly totals: Manifest["totals"];
 }
 
-export type ManifestInput = WrittenPrefix &
-  Pick<Manifest, "renderer" | "rendererVersion" | "model" | "renderContextHash" | "systemHash" | "toolsHash" | "paramsHash"> & {
-    readonly tokenizer?: Tokenizer;
-  };
-
-export const buildManifest = (m: ManifestInput): Manifest => {
-  let tokens = 0;
-  let stableTokens = 0;
-  let entries = 0;
-  const stableHashes: string[] = [];
-  let lastEntryId: EntryId | null = null;
-  const estimated = m.tokenizer === undefined;
-  const segments = m.segments.map((s, index): ManifestSegment => {
-    const hash = hashText(s.text);
-    // Params are request settings, not prompt tokens.
-    const t = s.kind === "params" ? 0 : countTokens(m.tokenizer, s.text, s.end - s.start);
-    tokens += t;
-    if (s.end <= m.stableEnd) {
-      stableTokens += t;
-      stableHashes.push(hash);
-    }
-    if (s.kind === "entry" && s.entryIds) {
-      entries += s.entryIds.length;
-      lastEntryId = s.entryIds[s.entryIds.length - 1] ?? lastEntryId;
-    }
-    return {
-      index,
-      kind: s.kind,
-      ...(s.entryIds ? { entryId: s.entryIds[0], entryIds: s.entryIds } : {}),
-      ...(s.role !== undefined ? { role: s.role } : {}),
-      ...(s.reasoning !== undefined ? { reasoning: s.reasoning } : {}),
-      ...(s.hidden ? { hidden: s.hidden } : {}),
-      ...(s.headLength !== undefined ? { headHash: hashText(s.text.slice(0, s.headLength)) } : {}),
-      start: s.start,
-      end: s.end,
-      hash,
-      tokens: t,
-      tokensEstimated: estimated,
-    };
-  });
-  const { renderer, rendererVersion, model, renderContextHash, systemHash, toolsHash, paramsHash, stableEnd } = m;
+/**
+ * A manifest whose `segments` list is built on first access: a request after an append costs
+ * O(new entries), and listing every segment of a long history is paid only by whoever reads it.
+ */
+export const assembleManifest = (meta: ManifestMeta, parts: ManifestParts): Manifest => {
+  let segments: readonly ManifestSegment[] | undefined;
+  const { renderer, rendererVersion, model, renderContextHash, systemHash, toolsHash, paramsHash } = meta;
   return {
     renderer,
     rendererVersion,
@@ -146,12 +136,14 @@ export const buildManifest = (m: ManifestInput): Manifest => {
     systemHash,
     toolsHash,
     paramsHash,
-    segments,
-    stableEnd,
-    breakpoints: m.breakpoints ?? [stableEnd],
-    prefixHash: sha256Hex(stableHashes.join("")),
-    lastEntryId,
-    ...(m.server ? { server: m.server } : {}),
-    totals: { bytes: m.bytes, entries, tokens, tokensEstimated: estimated, stableTokens },
+    get segments() {
+      return (segments ??= parts.segments());
+    },
+    stableEnd: parts.stableEnd,
+    breakpoints: parts.breakpoints,
+    prefixHash: parts.prefixHash,
+    lastEntryId: parts.lastEntryId,
+    ...(parts.server ? { server: parts.server } : {}),
+    totals: parts.totals,
   };
 };

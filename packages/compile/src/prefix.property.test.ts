@@ -2,10 +2,12 @@
 // starts with the exact bytes of the request for turn k up to its last stable breakpoint.
 import { describe, expect, it } from "vitest";
 import { canonicalJson, type Entry } from "@ctxsync/core";
+import { checkRequest } from "./check/index.js";
 import { compile, type CompileResult } from "./compile.js";
 import type { RenderContext } from "./context.js";
 import { explain } from "./explain.js";
 import { createRng, testSeed } from "@ctxsync/core";
+import { createRenderCache, type RenderCache } from "./render-cache.js";
 import { FOREIGN_MARKER, loadTrace, traceFiles, type LoadedTrace } from "./traces.test-util.js";
 
 const SEED = testSeed("prefix property", 1);
@@ -19,7 +21,7 @@ const CONFIGS: Record<string, Config> = {
   "openai-chat explicit breakpoints": { provider: "openai-chat", model: "gpt-5.6", options: { explicitBreakpoints: true } },
   "openai-responses": { provider: "openai-responses", model: "gpt-5.4" },
   anthropic: { provider: "anthropic", model: "claude-sonnet-4-5-20250929", options: { params: { max_tokens: 1024 } } },
-  gemini: { provider: "gemini", model: "gemini-3-pro" },
+  gemini: { provider: "gemini", model: "gemini-3-pro", options: { params: { generationConfig: { temperature: 0 } } } },
   deepseek: { provider: "deepseek", model: "deepseek-chat" },
   chatml: { provider: "chatml", model: "local" },
   qwen3: { provider: "qwen3", model: "qwen3-8b" },
@@ -38,20 +40,39 @@ const withoutReasoning = (entries: readonly Entry[]): Entry[] =>
 // Renderers whose breakpoint markers move: the previous newest breakpoint must be read back.
 const MARKED = new Set(["anthropic", "openai-chat explicit breakpoints"]);
 
-const turns = (t: LoadedTrace, cfg: Config, each: (k: number, r: CompileResult) => void): void => {
+const turns = (t: LoadedTrace, cfg: Config, each: (k: number, r: CompileResult) => void, cache?: RenderCache): void => {
   const ctx: RenderContext = { ...cfg, ...(t.system !== undefined ? { system: t.system } : {}), tools: t.tools };
   const entries = cfg.options?.enableThinking === false ? withoutReasoning(t.entries) : t.entries;
-  for (const [k, at] of t.assistantAt.entries())
-    each(k, compile(entries.slice(0, at), ctx, { hidden: (id) => t.blobs.get(id) ?? [], conversation: "conv", branch: "main" }));
+  const hidden = (id: string) => t.blobs.get(id as never) ?? [];
+  for (const [k, at] of t.assistantAt.entries()) each(k, compile(entries.slice(0, at), ctx, { hidden, conversation: "conv", branch: "main", ...(cache ? { cache } : {}) }));
+};
+
+/**
+ * Whether a memoized compile returned exactly what the fresh one did: the bytes, the manifest (its
+ * segment list compared whole on `full`; otherwise through prefixHash, which hashes every segment's
+ * hash) and the warnings.
+ */
+const sameOutput = (a: CompileResult, b: CompileResult, full: boolean): boolean => {
+  const m = (r: CompileResult) => (full ? JSON.stringify(r.manifest) : JSON.stringify({ ...r.manifest, segments: r.manifest.segments.length }));
+  return a.body === b.body && a.prefix === b.prefix && m(a) === m(b) && JSON.stringify(a.warnings) === JSON.stringify(b.warnings);
 };
 
 describe.each(Object.entries(CONFIGS))("prefix property: %s", (name, cfg) => {
-  it(`turn k+1 starts with turn k up to its last stable breakpoint, over ${traces.length} traces`, () => {
+  it(`turn k+1 starts with turn k up to its last stable breakpoint, over ${traces.length} traces; memoized == fresh; 0 provider-rule violations`, () => {
     let pairs = 0;
+    let checked = 0;
     for (const t of traces) {
       let prev: { r: CompileResult; buf: Buffer } | undefined;
       let last: CompileResult | undefined;
+      const cached: CompileResult[] = [];
+      turns(t, cfg, (_, r) => cached.push(r), createRenderCache());
       turns(t, cfg, (k, r) => {
+        // Memoized rendering never changes a byte (nor the manifest, nor the warnings).
+        if (!sameOutput(cached[k]!, r, k % 8 === 0 || k === cached.length - 1)) throw new Error(`${name}: ${t.name} turn ${k}: the render cache changed the output (SEED=${SEED})`);
+        // Every request passes the provider's documented structural rules (checked on the request object: it is the body, see below).
+        const violations = checkRequest(r.provider, r.request as object, { model: r.model });
+        if (violations.length > 0) throw new Error(`${name}: ${t.name} turn ${k}: ${JSON.stringify(violations.slice(0, 3))} (SEED=${SEED})`);
+        checked++;
         const buf = Buffer.from(r.prefix, "utf8");
         expect(buf.length, `${t.name} turn ${k}: manifest byte count`).toBe(r.manifest.totals.bytes);
         if (prev) {
@@ -74,8 +95,9 @@ describe.each(Object.entries(CONFIGS))("prefix property: %s", (name, cfg) => {
         last = r;
       });
       if (last) {
-        // The body is exactly the request, and foreign blobs never reach it.
+        // The body is exactly the request (for the memoized compile too), and foreign blobs never reach it.
         expect(canonicalJson(JSON.parse(last.body))).toBe(canonicalJson(last.request));
+        expect(canonicalJson(cached.at(-1)!.request)).toBe(canonicalJson(last.request));
         expect(last.body.includes(FOREIGN_MARKER)).toBe(false);
         if (MARKED.has(name)) expect((last.body.match(/"cache_control"|"prompt_cache_breakpoint"/g) ?? []).length).toBeLessThanOrEqual(4);
         expect(last.warnings.some((w) => w.code === "hidden-dropped" && w.reason === "other-provider")).toBe(true);
@@ -85,8 +107,9 @@ describe.each(Object.entries(CONFIGS))("prefix property: %s", (name, cfg) => {
           for (const b of t.blobs.get(id) ?? []) {
             const d = b.data as Record<string, unknown>;
             const expected =
-              name === "anthropic" && b.kind === "anthropic.thinking" ? canonicalJson({ signature: d.signature, thinking: d.thinking, type: "thinking" })
-              : name === "anthropic" && b.kind === "anthropic.redacted_thinking" ? canonicalJson({ data: d.data, type: "redacted_thinking" })
+              name.startsWith("anthropic") && b.kind === "anthropic.thinking" ? canonicalJson({ signature: d.signature, thinking: d.thinking, type: "thinking" })
+              : name.startsWith("anthropic") && b.kind === "anthropic.redacted_thinking" ? canonicalJson({ data: d.data, type: "redacted_thinking" })
+              : name === "openai-responses" && b.kind === "openai.output_item" ? `"id":${JSON.stringify(d.id)}`
               : name === "openai-responses" && b.kind === "openai.reasoning" ? `"encrypted_content":${JSON.stringify(d.encrypted_content)},"id":${JSON.stringify(d.id)}`
               : name === "gemini" && b.kind === "gemini.thought_signature" ? `"thoughtSignature":${JSON.stringify(d.signature)}`
               : undefined;
@@ -96,6 +119,7 @@ describe.each(Object.entries(CONFIGS))("prefix property: %s", (name, cfg) => {
       }
     }
     expect(pairs).toBeGreaterThan(1000);
+    expect(checked).toBe(traces.reduce((n, t) => n + t.assistantAt.length, 0));
   });
 });
 

@@ -60,14 +60,22 @@ export const loadTrace = (file: string, rand: () => number, reasoningRate = 0.5)
     assistantAt.push(i);
     for (const tc of e.content.toolCalls ?? []) names.add(tc.name);
     const k = e.id;
-    const list: HiddenBlob[] = [
-      testBlob(k, "anthropic", "claude-sonnet-4-5-20250929", "anthropic.thinking", 0, { thinking: `thought ${k} "quoted" \u00e9`, signature: `sig/${k}+==` }),
-      testBlob(k, "openai", "gpt-5.4", "openai.reasoning", 1, { id: `rs_${k}`, encrypted_content: `enc:${k}`, summary: [{ type: "summary_text", text: `sum ${k}` }] }),
-      testBlob(k, "openai", "gpt-5.4", "openai.response", 2, { id: `resp_${k}` }),
-      testBlob(k, "google", "gemini-3-pro", "gemini.thought_signature", 3, { part: 0, signature: `ts_${k}` }),
-      testBlob(k, "elsewhere", "x-1", "elsewhere.secret", 4, { data: FOREIGN_MARKER }),
+    // OpenAI Responses: a reasoning item, then one output item per message / function call (in output order), then the response id.
+    const calls = e.content.toolCalls ?? [];
+    const outputs: { type: string; id: string; call_id?: string }[] = [
+      ...(e.content.text !== "" || calls.length === 0 ? [{ type: "message", id: `msg_${k}` }] : []),
+      ...calls.map((tc, j) => ({ type: "function_call", id: `fc_${k}_${j}`, call_id: tc.id })),
     ];
-    if (rand() < 0.3) list.push(testBlob(k, "anthropic", "claude-sonnet-4-5-20250929", "anthropic.redacted_thinking", 5, { data: `redacted-${k}` }));
+    let order = 0;
+    const list: HiddenBlob[] = [
+      testBlob(k, "anthropic", "claude-sonnet-4-5-20250929", "anthropic.thinking", order++, { thinking: `thought ${k} "quoted" \u00e9`, signature: `sig/${k}+==` }),
+      testBlob(k, "openai", "gpt-5.4", "openai.reasoning", order++, { id: `rs_${k}`, encrypted_content: `enc:${k}`, summary: [{ type: "summary_text", text: `sum ${k}` }] }),
+      ...outputs.map((o) => testBlob(k, "openai", "gpt-5.4", "openai.output_item", order++, { ...o, status: "completed" })),
+      testBlob(k, "openai", "gpt-5.4", "openai.response", order++, { id: `resp_${k}` }),
+      testBlob(k, "google", "gemini-3-pro", "gemini.thought_signature", order++, { part: calls.length > 0 ? (e.content.text !== "" ? 1 : 0) : 0, signature: `ts_${k}` }),
+      testBlob(k, "elsewhere", "x-1", "elsewhere.secret", order++, { data: FOREIGN_MARKER }),
+    ];
+    if (rand() < 0.3) list.push(testBlob(k, "anthropic", "claude-sonnet-4-5-20250929", "anthropic.redacted_thinking", order++, { data: `redacted-${k}` }));
     blobs.set(k, list);
   });
   const tools: ToolSpec[] = [...names].map((name) => ({ name, description: `the ${name} tool`, parameters: { type: "object", properties: {} } }));

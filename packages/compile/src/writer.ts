@@ -28,22 +28,11 @@ export interface WrittenSegment extends SegmentDraft {
   readonly end: number;
 }
 
-/**
- * Builds the byte stream a manifest indexes: raw glue plus named segments, in order.
- * Offsets are UTF-8 bytes (what a provider receives), computed as the stream grows.
- */
-export interface StreamWriter {
-  raw(text: string): void;
-  segment(draft: SegmentDraft, text: string): void;
-  readonly segments: readonly WrittenSegment[];
-  bytes(): number;
-  text(): string;
-}
-
 // eslint-disable-next-line no-control-regex -- the ASCII range starts at NUL on purpose
 const NON_ASCII = /[^\x00-\x7f]/;
 
-const byteLength = (s: string): number => {
+/** UTF-8 length of a string as it goes on the wire (a lone surrogate is encoded as U+FFFD: 3 bytes). */
+export const utf8Length = (s: string): number => {
   // Fast path for ASCII (the common case): one byte per UTF-16 unit.
   if (!NON_ASCII.test(s)) return s.length;
   let n = s.length;
@@ -59,25 +48,13 @@ const byteLength = (s: string): number => {
   return n;
 };
 
-export const utf8Length = byteLength;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
-export const createWriter = (): StreamWriter => {
-  const parts: string[] = [];
-  const segments: WrittenSegment[] = [];
-  let offset = 0;
-  return {
-    raw(text) {
-      parts.push(text);
-      offset += byteLength(text);
-    },
-    segment(draft, text) {
-      const start = offset;
-      parts.push(text);
-      offset += byteLength(text);
-      segments.push({ ...draft, text, start, end: offset });
-    },
-    segments,
-    bytes: () => offset,
-    text: () => parts.join(""),
-  };
+/** Whether a string has unpaired UTF-16 surrogates (they cannot be encoded as UTF-8). */
+export const hasLoneSurrogate = (s: string): boolean => {
+  LONE_SURROGATE.lastIndex = 0;
+  return LONE_SURROGATE.test(s);
 };
+
+/** The string with every unpaired surrogate replaced by U+FFFD: what a UTF-8 encoder would send anyway. */
+export const wellFormed = (s: string): string => s.replace(LONE_SURROGATE, "\ufffd");

@@ -3,13 +3,13 @@ import { describe, expect, it } from "vitest";
 import { isProviderError } from "./errors.js";
 import { createGeminiTransport } from "./gemini.js";
 import type { SendInput } from "./types.js";
-import { agentLoop, BASH, fixtureFetch, geminiRestBody, readFixture, transcript } from "./wire.test-util.js";
+import { agentLoop, BASH, fixtureFetch, readFixture, transcript } from "./wire.test-util.js";
 
 // Recorded-format fixtures (PROVIDERS.md §4): the paid API cannot be called here. The bodies are the
-// REST GenerateContentRequest (the lead's decision); built from compile's current output by geminiRestBody.
+// REST GenerateContentRequest compile emits (the lead's decision); generation params go in `generationConfig`.
 const ctx = (params: Record<string, unknown> = {}): RenderContext => ({ provider: "gemini", model: "gemini-3-pro-preview", system: "You are an agent.", tools: [BASH], options: { params: params as never } });
 const t = transcript(agentLoop());
-const rest = (params: Record<string, unknown> = {}) => geminiRestBody(compile(t, ctx(params)).request);
+const rest = (generation: Record<string, unknown> = {}) => compile(t, ctx(Object.keys(generation).length > 0 ? { generationConfig: generation } : {})).body;
 const body = rest({ temperature: 0 });
 const compiled: SendInput["compiled"] = { provider: "gemini", body, request: JSON.parse(body) };
 const transport = (f: typeof fetch, maxRetries = 0) => createGeminiTransport({ apiKey: "g-key", fetch: f, maxRetries });
@@ -58,7 +58,9 @@ describe("gemini transport (recorded wire fixtures)", () => {
 
   it("refuses the SDK parameter shape with a clear error, sending nothing", async () => {
     const wire = fixtureFetch({ body: readFixture("gemini.json") });
-    const sdkShaped = compile(t, ctx());
+    const { contents, systemInstruction, tools } = JSON.parse(compile(t, ctx()).body) as Record<string, unknown>;
+    const sdkBody = JSON.stringify({ model: "gemini-3-pro-preview", contents, config: { systemInstruction, tools, temperature: 0 } });
+    const sdkShaped: SendInput["compiled"] = { provider: "gemini", body: sdkBody, request: JSON.parse(sdkBody) };
     const e = await transport(wire.fetch).send({ compiled: sdkShaped, model: "gemini-2.5-flash" }).catch((x: unknown) => x);
     expect(isProviderError(e) && e.code).toBe("bad-request");
     expect((e as Error).message).toMatch(/parameter shape, not the REST GenerateContentRequest/);

@@ -13,7 +13,6 @@ export { createOpenAIResponsesTransport, OUTPUT_ITEM_BLOB, prepareResponsesBody,
 export { anthropicUsage, createAnthropicTransport, prepareAnthropicBody, REDACTED_THINKING_BLOB, THINKING_BLOB } from "./anthropic.js";
 export type { AnthropicTransportOptions } from "./anthropic.js";
 export { createCachedContent, createGeminiTransport, deleteCachedContent, getCachedContent, prepareGeminiBody, THOUGHT_SIGNATURE_BLOB, updateCachedContent } from "./gemini.js";
-export { geminiRestBody } from "./gemini-rest.js";
 export type { GeminiCaches, GeminiTransport, GeminiTransportOptions } from "./gemini.js";
 export { createOpenAICompatibleTransport, eraseSlot, listSlots, restoreSlot, saveSlot } from "./openai-compatible.js";
 export type { OpenAICompatibleOptions, SlotInfo, SlotState, SlotTarget } from "./openai-compatible.js";

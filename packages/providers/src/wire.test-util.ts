@@ -88,7 +88,6 @@ export const sseText = (events: readonly (object | { event: string; data: object
     })
     .join("");
 
-export { geminiRestBody } from "./gemini-rest.js";
 
 export const readFixture = (name: string): string => readFileSync(join(FIXTURES, name), "utf8");
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "__fixtures__");

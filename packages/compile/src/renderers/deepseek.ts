@@ -1,8 +1,7 @@
-import { renderLayout } from "../json-layout.js";
-import { chatGroups, chatLayout, type ChatMessage, type OpenAIChatRequest } from "./openai-chat.js";
-import type { Renderer } from "../render.js";
+import type { JsonRenderer } from "../render.js";
+import { chatGroups, chatOpening, type ChatMessage, type OpenAIChatRequest } from "./openai-chat.js";
 
-export const RENDERER_VERSION = "deepseek/1";
+export const RENDERER_VERSION = "deepseek/2";
 
 /** An assistant message with DeepSeek's plain-text `reasoning_content`. */
 export type DeepSeekMessage = ChatMessage | { role: "assistant"; content: string; reasoning_content?: string; tool_calls?: NonNullable<Extract<ChatMessage, { role: "assistant" }>["tool_calls"]> };
@@ -18,17 +17,20 @@ export interface DeepSeekRequest extends Omit<OpenAIChatRequest, "messages" | "p
  */
 export const isLegacyReasoner = (model: string): boolean => /deepseek-reasoner|deepseek-r1/i.test(model);
 
-export const deepseek: Renderer<DeepSeekRequest> = {
+export const deepseek: JsonRenderer<undefined> = {
   id: "deepseek",
   version: RENDERER_VERSION,
-  render(env) {
-    const legacy = isLegacyReasoner(env.ctx.model);
-    const groups = chatGroups(
-      env,
-      legacy ? "omit" : "reasoning_content",
-      `${env.ctx.model} rejects reasoning_content in history; it is left out of every turn`,
-    );
-    // DeepSeek caches automatically by prefix; it has no prompt_cache_key.
-    return renderLayout<DeepSeekRequest>(chatLayout(env, {}, groups));
+  form: "json",
+  init: () => undefined,
+  fork: () => undefined,
+  // DeepSeek caches automatically by prefix; it has no prompt_cache_key.
+  opening: (env) => chatOpening(env, {}, "string"),
+  span: (c, items) => {
+    const legacy = isLegacyReasoner(c.env.ctx.model);
+    return chatGroups(c, items, {
+      reasoning: legacy ? "omit" : "reasoning_content",
+      omitWhy: `${c.env.ctx.model} rejects reasoning_content in history; it is left out of every turn`,
+      form: "string",
+    });
   },
 };

@@ -1,9 +1,10 @@
-import { sha256Hex, toolCallArgumentsText, type Entry, type EntryId, type JsonObject, type JsonValue } from "@ctxsync/core";
+import { sha256Hex, toolCallArgumentsText, type JsonObject, type JsonValue } from "@ctxsync/core";
 import { takeBlobs } from "../hidden.js";
-import { breakpointMessages, renderLayout, renderMarked, type HeadPart, type JsonLayout, type ListGroup } from "../json-layout.js";
-import { configText, orphanResultText, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
+import { MISSING_RESULT_TEXT, type PlanItem } from "../plan.js";
+import { configText, orphanResultText, requestParams, summaryText, type HeadPart, type JsonOpening, type JsonRenderer, type ListGroup, type RenderEnv, type SpanContext } from "../render.js";
+import type { WarningSink } from "../warnings.js";
 
-export const RENDERER_VERSION = "openai-chat/1";
+export const RENDERER_VERSION = "openai-chat/2";
 
 export interface ChatToolCall {
   id: string;
@@ -56,57 +57,68 @@ export type ChatReasoning = "omit" | "reasoning_content";
 /** Message content as a plain string, or as text parts (which can carry explicit cache breakpoints). */
 export type ChatContentForm = "string" | "parts";
 
-/** One message per entry, system first. Shared with the DeepSeek renderer. */
-export const chatGroups = (env: RenderEnv, reasoning: ChatReasoning, omitWhy: string, form: ChatContentForm = "string"): ListGroup[] => {
-  const content = (text: string): JsonValue => (form === "parts" ? [{ type: "text", text }] : text);
-  const names = toolNames(env.entries);
-  const groups: ListGroup[] = [];
-  if (env.ctx.system !== undefined)
-    groups.push({ draft: { kind: "system", role: "system" }, items: [{ role: "system", content: content(env.ctx.system) }] });
-  for (const e of env.entries) {
-    // Chat Completions has no field for any provider blob: each one is reported and left out.
-    takeBlobs(env.blobs, e, {});
-    groups.push(chatGroup(env, e, reasoning, omitWhy, content, names));
-  }
-  return groups;
-};
+export interface ChatStyle {
+  readonly reasoning: ChatReasoning;
+  /** Why reasoning is left out (the `reasoning-omitted` warning). */
+  readonly omitWhy: string;
+  readonly form: ChatContentForm;
+}
 
-const chatGroup = (env: RenderEnv, e: Entry, reasoning: ChatReasoning, omitWhy: string, content: (text: string) => JsonValue, names: Map<EntryId, string>): ListGroup => {
+const contentOf = (form: ChatContentForm, text: string): JsonValue => (form === "parts" ? [{ type: "text", text }] : text);
+
+/** The system message, as the static start of the message list. */
+export const chatSystemGroups = (env: RenderEnv, form: ChatContentForm): ListGroup[] =>
+  env.ctx.system !== undefined ? [{ draft: { kind: "system", role: "system" }, items: [{ role: "system", content: contentOf(form, env.ctx.system) }] }] : [];
+
+/** One message per plan item. Shared with the DeepSeek renderer. */
+export const chatGroups = (c: SpanContext<unknown>, items: readonly PlanItem[], style: ChatStyle): ListGroup[] =>
+  items.map((i) => {
+    // Chat Completions has no field for any provider blob: each one is reported and left out.
+    if (i.kind !== "missing") takeBlobs(c.env.blobs, c.warnings, i.entry, {});
+    return chatGroup(c.warnings, i, style);
+  });
+
+const chatGroup = (w: WarningSink, i: PlanItem, style: ChatStyle): ListGroup => {
+  const content = (text: string) => contentOf(style.form, text);
   const one = (role: string, msg: JsonObject, withReasoning?: boolean): ListGroup => ({
-    draft: { kind: "entry", entryIds: [e.id], role, ...(withReasoning !== undefined ? { reasoning: withReasoning } : {}) },
+    draft: { kind: "entry", entryIds: i.kind === "missing" ? [] : [i.entry.id], role, ...(withReasoning !== undefined ? { reasoning: withReasoning } : {}) },
     items: [msg],
   });
-  switch (e.kind) {
+  switch (i.kind) {
     case "user":
-      return one("user", { role: "user", content: content(e.content.text) });
+      return one("user", { role: "user", content: content(i.entry.content.text) });
     case "assistant": {
+      const e = i.entry;
       const calls = e.content.toolCalls;
       // An empty text part is refused; a tool-call turn without text has no content.
-      const text = typeof content("") !== "string" && e.content.text === "" && calls && calls.length > 0 ? null : content(e.content.text);
+      const text = style.form === "parts" && e.content.text === "" && calls && calls.length > 0 ? null : content(e.content.text);
       const msg: JsonObject = { role: "assistant", content: text };
       if (calls && calls.length > 0)
         msg.tool_calls = calls.map((tc) => ({ id: tc.id, type: "function", function: { name: tc.name, arguments: toolCallArgumentsText(tc) } }));
       const r = e.content.reasoning;
-      if (r !== undefined && reasoning === "reasoning_content") msg.reasoning_content = r;
-      else if (r !== undefined) env.warnings.reasoning("reasoning-omitted", e.id, omitWhy);
-      return one("assistant", msg, r !== undefined && reasoning === "reasoning_content");
+      if (r !== undefined && style.reasoning === "reasoning_content") msg.reasoning_content = r;
+      else if (r !== undefined) w.merged("reasoning-omitted", e.id, style.omitWhy);
+      return one("assistant", msg, r !== undefined && style.reasoning === "reasoning_content");
     }
-    case "tool_result":
-      if (!names.has(e.id)) return one("user", { role: "user", content: content(orphanResultText(env, e)) });
-      return one("tool", { role: "tool", tool_call_id: e.content.callId, content: content(e.content.text) });
+    case "result":
+      return one("tool", { role: "tool", tool_call_id: i.call.call.id, content: content(i.entry.content.text) });
+    case "missing":
+      return one("tool", { role: "tool", tool_call_id: i.call.call.id, content: content(MISSING_RESULT_TEXT) });
+    case "orphan":
+      return one("user", { role: "user", content: content(orphanResultText(w, i.entry)) });
     case "config":
-      return one("system", { role: "system", content: content(configText(e.content)) });
+      return one("system", { role: "system", content: content(configText(i.entry.content)) });
     case "summary":
-      return one("user", { role: "user", content: content(summaryText(e.content)) });
+      return one("user", { role: "user", content: content(summaryText(i.entry.content)) });
   }
 };
 
-/** The layout shared by OpenAI-compatible chat renderers. */
-export const chatLayout = (env: RenderEnv, extraParams: JsonObject, groups: ListGroup[]): JsonLayout => {
+/** The static part shared by OpenAI-compatible chat renderers: params, tools, the system message. */
+export const chatOpening = (env: RenderEnv, extraParams: JsonObject, form: ChatContentForm): JsonOpening => {
   const tools = chatTools(env);
   const head: HeadPart[] = tools.length > 0 ? [{ kind: "tools", key: "tools", value: tools as unknown as JsonValue }] : [];
   const params = { ...requestParams(env.ctx, ["model", "messages", "tools", "prompt_cache_key"]), ...extraParams, model: env.ctx.model };
-  return { params, head, listKey: "messages", list: groups };
+  return { params, head, listKey: "messages", staticGroups: chatSystemGroups(env, form) };
 };
 
 /** The message with an explicit breakpoint on its last text part (string content cannot carry one). */
@@ -117,31 +129,31 @@ const markLastPart = (msg: JsonValue): JsonValue => {
   return { ...m, content: [...parts.slice(0, -1), { ...(parts[parts.length - 1] as JsonObject), prompt_cache_breakpoint: { mode: "explicit" } }] };
 };
 
+const stateless = { init: () => undefined, fork: () => undefined };
+
 /**
  * Chat Completions. With `options.explicitBreakpoints` (gpt-5.6+) every content is a text-part
  * list and `prompt_cache_breakpoint` marks the end of the system message, the end of the previous
  * turn and the newest point — the same places as Anthropic's breakpoints, under the same rule:
  * the manifest indexes the request without the markers.
  */
-export const openaiChat: Renderer<OpenAIChatRequest> = {
+export const openaiChat: JsonRenderer<undefined> = {
   id: "openai-chat",
   version: RENDERER_VERSION,
-  render(env) {
+  form: "json",
+  ...stateless,
+  opening(env) {
     const key: JsonObject = env.conversation !== undefined ? { prompt_cache_key: promptCacheKey(env.conversation, env.branch) } : {};
-    const why = "Chat Completions takes no reasoning back; visible reasoning is left out of every turn";
-    if (!env.ctx.options.explicitBreakpoints) return renderLayout<OpenAIChatRequest>(chatLayout(env, key, chatGroups(env, "omit", why)));
-    const groups = chatGroups(env, "omit", why, "parts");
-    const entryGroups = groups.filter((g) => g.draft.kind === "entry");
-    const marked = breakpointMessages(entryGroups.map((g) => g.draft.role === "assistant"));
-    const layoutOf = (withMarks: boolean): JsonLayout => {
-      let entry = -1;
-      const list = groups.map((g) => {
-        if (g.draft.kind === "entry") entry++;
-        const mark = withMarks && (g.draft.kind === "system" || marked.has(entry));
-        return mark ? { ...g, items: g.items.map(markLastPart) } : g;
-      });
-      return chatLayout(env, key, list);
-    };
-    return renderMarked<OpenAIChatRequest>(layoutOf, env.ctx.system !== undefined, marked);
+    const explicit = env.ctx.options.explicitBreakpoints === true;
+    const o = chatOpening(env, key, explicit ? "parts" : "string");
+    if (!explicit) return o;
+    return { ...o, marked: { head: o.head, staticGroups: o.staticGroups.map((g) => ({ ...g, items: g.items.map(markLastPart) })) }, staticBreakpoint: o.staticGroups.length > 0 };
   },
+  span: (c, items) =>
+    chatGroups(c, items, {
+      reasoning: "omit",
+      omitWhy: "Chat Completions takes no reasoning back; visible reasoning is left out of every turn",
+      form: c.env.ctx.options.explicitBreakpoints ? "parts" : "string",
+    }),
+  mark: (env) => (env.ctx.options.explicitBreakpoints ? markLastPart : undefined),
 };

@@ -1,15 +1,20 @@
-import { toolCallArgumentsText, type Entry, type EntryId, type HiddenBlob, type JsonObject, type JsonValue } from "@ctxsync/core";
-import { hasStrings, takeBlobs, type BlobEnv } from "../hidden.js";
-import { renderLayout, type HeadPart, type ListGroup } from "../json-layout.js";
-import { configText, orphanResultText, requestParams, summaryText, toolNames, type RenderEnv, type Renderer } from "../render.js";
-import { createWarningSink } from "../warnings.js";
+import { toolCallArgumentsText, type AssistantEntry, type HiddenBlob, type JsonObject, type JsonValue } from "@ctxsync/core";
+import { hasStrings, takeBlobs, type DataCheck } from "../hidden.js";
+import { MISSING_RESULT_TEXT, type PlanItem } from "../plan.js";
+import { configText, orphanResultText, requestParams, summaryText, type HeadPart, type JsonRenderer, type ListGroup, type RenderEnv } from "../render.js";
+import { createWarningSink, type WarningSink } from "../warnings.js";
 import { promptCacheKey } from "./openai-chat.js";
 
-export const RENDERER_VERSION = "openai-responses/1";
+export const RENDERER_VERSION = "openai-responses/2";
+
+type ItemStatus = "in_progress" | "completed" | "incomplete";
+type Phase = "commentary" | "final_answer";
 
 export type ResponsesInputItem =
   | { type: "message"; role: "user" | "assistant" | "system"; content: string }
-  | { type: "function_call"; call_id: string; name: string; arguments: string }
+  /** An assistant message replayed with its `msg_…` id (and `phase`), the form the API pairs with the reasoning item before it. */
+  | { type: "message"; role: "assistant"; id: string; status: ItemStatus; content: { type: "output_text"; text: string; annotations: [] }[]; phase?: Phase }
+  | { type: "function_call"; call_id: string; name: string; arguments: string; id?: string; status?: ItemStatus }
   | { type: "function_call_output"; call_id: string; output: string }
   | { type: "reasoning"; id: string; summary: { type: "summary_text"; text: string }[]; encrypted_content?: string };
 export interface ResponsesTool {
@@ -31,10 +36,25 @@ export interface OpenAIResponsesRequest {
   prompt_cache_key?: string;
 }
 
-/** Blob kinds: a reasoning item `{id, encrypted_content, summary?}` and the response id `{id}` of the turn. */
+/**
+ * Blob kinds: a reasoning item `{id, encrypted_content, summary?}`; the response id `{id}` of the
+ * turn; and one `{type: "message"|"function_call", id, call_id?, phase?, status?}` per output item
+ * that is not a reasoning item. `order` is the item's position among the turn's blobs, so reasoning
+ * items and the items that follow them go back interleaved exactly as the response produced them.
+ */
 export const REASONING_KIND = "openai.reasoning";
 export const RESPONSE_KIND = "openai.response";
-const KINDS = { [REASONING_KIND]: hasStrings("id", "encrypted_content"), [RESPONSE_KIND]: hasStrings("id") };
+export const OUTPUT_ITEM_KIND = "openai.output_item";
+
+const checkOutputItem: DataCheck = (d) => {
+  if (typeof d !== "object" || d === null || Array.isArray(d)) return "data must be an object";
+  if (d.type !== "message" && d.type !== "function_call") return 'data.type must be "message" or "function_call"';
+  if (typeof d.id !== "string" || d.id === "") return "data.id must be a string";
+  if (d.type === "function_call" && typeof d.call_id !== "string") return "data.call_id must be a string";
+  for (const k of ["phase", "status"] as const) if (d[k] !== undefined && typeof d[k] !== "string") return `data.${k} must be a string`;
+  return undefined;
+};
+const KINDS = { [REASONING_KIND]: hasStrings("id", "encrypted_content"), [RESPONSE_KIND]: hasStrings("id"), [OUTPUT_ITEM_KIND]: checkOutputItem };
 
 const summaryOf = (data: JsonValue): { type: "summary_text"; text: string }[] => {
   const s = (data as JsonObject).summary;
@@ -42,72 +62,119 @@ const summaryOf = (data: JsonValue): { type: "summary_text"; text: string }[] =>
   return s.flatMap((x) => (typeof x === "object" && x !== null && !Array.isArray(x) && typeof x.text === "string" ? [{ type: "summary_text" as const, text: x.text }] : []));
 };
 
-const entryItems = (env: RenderEnv, e: Entry, blobs: readonly HiddenBlob[], names: Map<EntryId, string>): ListGroup => {
+/**
+ * An assistant turn's input items. Reasoning items go back verbatim; each output item blob gives
+ * the message / function call at its position its id (and phase), so every reasoning item is
+ * followed by the item the API requires after it. Text and calls no blob names (a log from before
+ * output-item blobs) follow as before: the message, then the calls, without ids.
+ */
+const assistantItems = (w: WarningSink, e: AssistantEntry, blobs: readonly HiddenBlob[]): { items: ResponsesInputItem[]; reasoning: number } => {
+  const calls = e.content.toolCalls ?? [];
+  const used = new Set<number>();
+  let messageSent = false;
+  const items: ResponsesInputItem[] = [];
+  let reasoning = 0;
+  for (const b of blobs) {
+    const d = b.data as JsonObject;
+    if (b.kind === REASONING_KIND) {
+      items.push({ type: "reasoning", id: d.id as string, summary: summaryOf(d), encrypted_content: d.encrypted_content as string });
+      reasoning++;
+    } else if (b.kind === OUTPUT_ITEM_KIND && d.type === "message") {
+      // The turn's text goes with its first message item; a later one (the text was joined) goes back empty.
+      const text = messageSent ? "" : e.content.text;
+      messageSent = true;
+      items.push({
+        type: "message",
+        role: "assistant",
+        id: d.id as string,
+        status: ((d.status as string | undefined) ?? "completed") as ItemStatus,
+        content: [{ type: "output_text", text, annotations: [] }],
+        ...(typeof d.phase === "string" ? { phase: d.phase as Phase } : {}),
+      });
+    } else if (b.kind === OUTPUT_ITEM_KIND && d.type === "function_call") {
+      const i = calls.findIndex((tc, j) => !used.has(j) && tc.id === d.call_id);
+      if (i < 0) {
+        w.push({ code: "hidden-dropped", entryId: e.id, blobKind: b.kind, blobProvider: b.provider, blobModel: b.model, reason: "bad-data", message: `output item ${String(d.id)} names call ${String(d.call_id)}, which entry ${e.id} does not make` });
+        continue;
+      }
+      used.add(i);
+      const tc = calls[i]!;
+      items.push({ type: "function_call", call_id: tc.id, name: tc.name, arguments: toolCallArgumentsText(tc), id: d.id as string, ...(typeof d.status === "string" ? { status: d.status as ItemStatus } : {}) });
+    }
+  }
+  if (!messageSent && (e.content.text !== "" || calls.length === 0)) items.push({ type: "message", role: "assistant", content: e.content.text });
+  calls.forEach((tc, i) => {
+    if (!used.has(i)) items.push({ type: "function_call", call_id: tc.id, name: tc.name, arguments: toolCallArgumentsText(tc) });
+  });
+  const unpaired = items.some((it, i) => {
+    if (it.type !== "reasoning") return false;
+    const after = items[i + 1];
+    return !after || (after.type !== "message" && after.type !== "function_call") || !("id" in after) || after.id === undefined;
+  });
+  if (unpaired)
+    w.push({
+      code: "reasoning-item-unpaired",
+      entryId: e.id,
+      message: `entry ${e.id}: a reasoning item is not followed by a message or function call with its id (no ${OUTPUT_ITEM_KIND} blobs); the API may refuse it ("Item 'rs_…' of type 'reasoning' was provided without its required following item")`,
+    });
+  return { items, reasoning };
+};
+
+const itemGroup = (env: RenderEnv, w: WarningSink, i: PlanItem): ListGroup => {
   const one = (role: string, items: ResponsesInputItem[], reasoning?: boolean, hidden = 0): ListGroup => ({
-    draft: { kind: "entry", entryIds: [e.id], role, ...(reasoning !== undefined ? { reasoning } : {}), ...(hidden ? { hidden } : {}) },
+    draft: { kind: "entry", entryIds: i.kind === "missing" ? [] : [i.entry.id], role, ...(reasoning !== undefined ? { reasoning } : {}), ...(hidden ? { hidden } : {}) },
     items: items as unknown as JsonValue[],
   });
-  switch (e.kind) {
+  const blobs = i.kind === "missing" ? [] : takeBlobs(env.blobs, w, i.entry, KINDS);
+  switch (i.kind) {
     case "user":
-      return one("user", [{ type: "message", role: "user", content: e.content.text }]);
+      return one("user", [{ type: "message", role: "user", content: i.entry.content.text }]);
     case "assistant": {
-      // Reasoning items go back verbatim, in their original order, before the turn's output.
-      const reasoning: ResponsesInputItem[] = blobs
-        .filter((b) => b.kind === REASONING_KIND)
-        .map((b) => {
-          const d = b.data as JsonObject;
-          return { type: "reasoning", id: d.id as string, summary: summaryOf(d), encrypted_content: d.encrypted_content as string };
-        });
-      if (reasoning.length === 0 && e.content.reasoning !== undefined)
-        env.warnings.reasoning("reasoning-omitted", e.id, "visible reasoning has no encrypted reasoning item to go back as; left out");
-      const items: ResponsesInputItem[] = [...reasoning];
-      const calls = e.content.toolCalls ?? [];
-      if (e.content.text !== "" || calls.length === 0) items.push({ type: "message", role: "assistant", content: e.content.text });
-      for (const tc of calls) items.push({ type: "function_call", call_id: tc.id, name: tc.name, arguments: toolCallArgumentsText(tc) });
-      return one("assistant", items, reasoning.length > 0, reasoning.length);
+      const e = i.entry;
+      const { items, reasoning } = assistantItems(w, e, blobs);
+      if (reasoning === 0 && e.content.reasoning !== undefined) w.merged("reasoning-omitted", e.id, "visible reasoning has no encrypted reasoning item to go back as; left out");
+      return one("assistant", items, reasoning > 0, blobs.filter((b) => b.kind !== RESPONSE_KIND).length);
     }
-    case "tool_result":
-      if (!names.has(e.id)) return one("user", [{ type: "message", role: "user", content: orphanResultText(env, e) }]);
-      return one("tool", [{ type: "function_call_output", call_id: e.content.callId, output: e.content.text }]);
+    case "result":
+      return one("tool", [{ type: "function_call_output", call_id: i.call.call.id, output: i.entry.content.text }]);
+    case "missing":
+      return one("tool", [{ type: "function_call_output", call_id: i.call.call.id, output: MISSING_RESULT_TEXT }]);
+    case "orphan":
+      return one("user", [{ type: "message", role: "user", content: orphanResultText(w, i.entry) }]);
     case "config":
-      return one("system", [{ type: "message", role: "system", content: configText(e.content) }]);
+      return one("system", [{ type: "message", role: "system", content: configText(i.entry.content) }]);
     case "summary":
-      return one("user", [{ type: "message", role: "user", content: summaryText(e.content) }]);
+      return one("user", [{ type: "message", role: "user", content: summaryText(i.entry.content) }]);
   }
 };
 
-/** The last assistant turn whose response id may be chained on (same provider and model family). */
-const lastResponse = (env: RenderEnv): { index: number; id: string } | undefined => {
-  const quiet: BlobEnv = { ...env.blobs, warnings: createWarningSink() };
-  for (let i = env.entries.length - 1; i >= 0; i--) {
-    const e = env.entries[i]!;
-    if (e.kind !== "assistant") continue;
-    const r = takeBlobs(quiet, e, KINDS).find((b) => b.kind === RESPONSE_KIND);
-    if (r) return { index: i, id: (r.data as JsonObject).id as string };
-  }
-  return undefined;
-};
+const RESERVED = ["model", "input", "tools", "instructions", "previous_response_id", "include", "store"];
 
-export const openaiResponses: Renderer<OpenAIResponsesRequest> = {
+export const openaiResponses: JsonRenderer<undefined> = {
   id: "openai-responses",
   version: RENDERER_VERSION,
-  render(env) {
-    const reserved = ["model", "input", "tools", "instructions", "previous_response_id", "include", "store"];
-    const base = requestParams(env.ctx, reserved);
-    let from = 0;
-    let chained: { index: number; id: string } | undefined;
-    if (env.ctx.options.responsesMode === "previous_response_id") {
-      chained = lastResponse(env);
-      if (chained) from = chained.index + 1;
-      else
-        env.warnings.push({
-          code: "previous-response-missing",
-          message: "no earlier response id for this provider and model family; sent the full stateless input instead",
-        });
+  form: "json",
+  init: () => undefined,
+  fork: () => undefined,
+  server(env, entries, warnings) {
+    if (env.ctx.options.responsesMode !== "previous_response_id") return undefined;
+    // The last assistant turn whose response id may be chained on (same provider and model family).
+    const quiet = createWarningSink();
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const e = entries[i]!;
+      if (e.kind !== "assistant") continue;
+      const r = takeBlobs(env.blobs, quiet, e, KINDS).find((b) => b.kind === RESPONSE_KIND);
+      if (r) return { planFrom: i, heldThrough: i, server: { previousResponseId: (r.data as JsonObject).id as string, upTo: e.id } };
     }
-    const params: JsonObject = chained
-      ? { ...base, model: env.ctx.model, store: true, previous_response_id: chained.id }
-      : { ...base, model: env.ctx.model, store: false, include: ["reasoning.encrypted_content"] };
+    warnings.push({ code: "previous-response-missing", message: "no earlier response id for this provider and model family; sent the full stateless input instead" });
+    return undefined;
+  },
+  opening(env, _w, server) {
+    const base = requestParams(env.ctx, RESERVED);
+    const params: JsonObject =
+      server?.previousResponseId !== undefined
+        ? { ...base, model: env.ctx.model, store: true, previous_response_id: server.previousResponseId }
+        : { ...base, model: env.ctx.model, store: false, include: ["reasoning.encrypted_content"] };
     if (env.conversation !== undefined) params.prompt_cache_key = promptCacheKey(env.conversation, env.branch);
     const tools: ResponsesTool[] = env.ctx.tools.map((t) => ({
       type: "function",
@@ -120,9 +187,7 @@ export const openaiResponses: Renderer<OpenAIResponsesRequest> = {
     if (tools.length > 0) head.push({ kind: "tools", key: "tools", value: tools as unknown as JsonValue });
     // `instructions` are not carried over by previous_response_id: always sent.
     if (env.ctx.system !== undefined) head.push({ kind: "system", key: "instructions", value: env.ctx.system });
-    const names = toolNames(env.entries);
-    const list = env.entries.slice(from).map((e) => entryItems(env, e, takeBlobs(env.blobs, e, KINDS), names));
-    const out = renderLayout<OpenAIResponsesRequest>({ params, head, listKey: "input", list });
-    return chained ? { ...out, server: { previousResponseId: chained.id, upTo: env.entries[chained.index]!.id } } : out;
+    return { params, head, listKey: "input", staticGroups: [] };
   },
+  span: (c, items) => items.map((i) => itemGroup(c.env, c.warnings, i)),
 };

@@ -1,6 +1,7 @@
-import { canonicalJson, type JsonObject } from "@ctxsync/core";
-import { requestParams, type RenderEnv, type Rendered } from "../render.js";
-import { createWriter, type StreamWriter } from "../writer.js";
+import type { EntryId, JsonObject } from "@ctxsync/core";
+import { requestParams, type PromptPiece, type RenderEnv } from "../render.js";
+import type { WarningSink } from "../warnings.js";
+import { hasLoneSurrogate, wellFormed, type SegmentDraft } from "../writer.js";
 
 /** A raw completion request for a self-hosted engine (OpenAI-compatible `/v1/completions`, llama.cpp `/completion`). */
 export interface CompletionRequest {
@@ -8,16 +9,24 @@ export interface CompletionRequest {
   prompt: string;
 }
 
+/** Request params of a completion request (everything but `model` and `prompt`). */
+export const promptParams = (env: RenderEnv): JsonObject => requestParams(env.ctx, ["model", "prompt"]);
+
 /**
- * Runs a template's writer and wraps the rendered prompt into a completion request. For
- * templates the prefix stream *is* the prompt, and the whole prompt (generation prompt
- * included) is stable: the next turn's prompt starts with all of it.
+ * A prompt segment, with unpaired surrogates written as U+FFFD: they cannot be encoded in UTF-8
+ * (an encoder sends U+FFFD anyway, and a JSON parser such as llama.cpp's refuses the `\ud8xx`
+ * escape), so the prompt the manifest indexes is the prompt the engine reads. `lone-surrogate`
+ * names the entries concerned.
  */
-export const renderPrompt = (env: RenderEnv, write: (w: StreamWriter) => void): Rendered<CompletionRequest> => {
-  const w = createWriter();
-  write(w);
-  const prompt = w.text();
-  const params: JsonObject = requestParams(env.ctx, ["model", "prompt"]);
-  const request = { ...params, model: env.ctx.model, prompt } as CompletionRequest & JsonObject;
-  return { request, body: canonicalJson(request), prefix: prompt, segments: w.segments, bytes: w.bytes(), stableEnd: w.bytes() };
+export const piece = (w: WarningSink, draft: SegmentDraft, text: string): PromptPiece => {
+  if (!hasLoneSurrogate(text)) return { draft, text };
+  for (const id of draft.entryIds ?? []) w.merged("lone-surrogate", id as EntryId, "unpaired UTF-16 surrogates in the prompt are written as U+FFFD (what a UTF-8 encoder sends)");
+  return { draft, text: wellFormed(text) };
+};
+
+/** The static part's text, with unpaired surrogates written as U+FFFD (`static-lone-surrogate`). */
+export const staticText = (w: WarningSink, where: "system" | "tools", text: string): string => {
+  if (!hasLoneSurrogate(text)) return text;
+  w.push({ code: "static-lone-surrogate", where, message: `unpaired UTF-16 surrogates in the ${where === "system" ? "system prompt" : "tool definitions"} are written as U+FFFD` });
+  return wellFormed(text);
 };

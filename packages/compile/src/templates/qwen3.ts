@@ -1,8 +1,6 @@
-import type { Renderer } from "../render.js";
-import { writeChatml } from "./chatml.js";
-import { renderPrompt, type CompletionRequest } from "./prompt.js";
+import { chatmlRenderer } from "./chatml.js";
 
-export const RENDERER_VERSION = "qwen3/1";
+export const RENDERER_VERSION = "qwen3/2";
 
 /**
  * Qwen3's ChatML template with reasoning kept in every turn (like Qwen3.8 `preserve_thinking`,
@@ -10,11 +8,7 @@ export const RENDERER_VERSION = "qwen3/1";
  * which drops `<think>` blocks of turns before the last user query (PROVIDERS.md §7) — the
  * cache-breaking behaviour `explain` reports as `reasoning-dropped`.
  */
-export const qwen3: Renderer<CompletionRequest> = {
-  id: "qwen3",
-  version: RENDERER_VERSION,
-  render: (env) =>
-    renderPrompt(env, (w) =>
-      writeChatml(env, w, { stock: env.ctx.options.reasoning === "stock", enableThinking: env.ctx.options.enableThinking !== false }),
-    ),
-};
+export const qwen3 = chatmlRenderer("qwen3", RENDERER_VERSION, (env) => ({
+  stock: env.ctx.options.reasoning === "stock",
+  enableThinking: env.ctx.options.enableThinking !== false,
+}));
