@@ -11,7 +11,19 @@
  * Prints JSON lines; the last line is the summary.
  */
 import { readFileSync, statSync } from "node:fs";
-import { asDeviceId, canonicalJson, importMessages, messageToEntry, openLog, parseJsonl, type ConversationLog, type EntryInput } from "@ctxsync/core";
+import * as core from "@ctxsync/core";
+import {
+  asDeviceId,
+  canonicalJson,
+  decodeUpdate,
+  importMessages,
+  messageToEntry,
+  openLog,
+  parseJsonl,
+  validateLogUpdate,
+  type ConversationLog,
+  type EntryInput,
+} from "@ctxsync/core";
 import { agentStep, createRng, traceFiles, userTurn } from "@ctxsync/testkit";
 import * as Y from "yjs";
 import { median } from "./lib/stats.js";
@@ -127,6 +139,108 @@ const appendCase = (name: string, stream: () => () => EntryInput) => {
   return { us1k: small.meanUs, us100k: big.meanUs, ratio, wallMedianRatio: big.medianUs / small.medianUs };
 };
 
+// ---- validating an incoming update ----
+/**
+ * What the server pays to judge one incoming update to `C` (decode + validate, not apply), against a
+ * server log (gc off, as the server keeps it) of N entries, at N = 1k and N = 100k, for:
+ * - append: a synced device appends one entry to main (the common case);
+ * - concurrent: a device that missed the previous append continues main from the head before it
+ *   (a concurrent continuation: its write did not see the current value of main);
+ * - neverSynced: a document that never synced creates a root and points `main` at it.
+ * Each update is made on a replica, validated against the server log (timed), then applied to it
+ * (timed apart: `applyUs`, Yjs's own cost for the same update, the peer to compare with).
+ * Plain Yjs apply here, so the figures compare with the validator before issue 9.
+ * `keepHeld`: the server as it runs now (server client id, `applyKeepingHeld`), never-synced writes
+ * to a `main` the server keeps: the validator walks main's history back to the root, as Yjs's
+ * integration of that write does (both grow with main's history, not with the update).
+ * Mean CPU µs and median wall µs per update.
+ */
+const VALIDATIONS = 400;
+type Case = "append" | "concurrent" | "neverSynced" | "keepHeld";
+const validateCase = () => {
+  const sizes = [1_000, 100_000] as const;
+  const next = cycledTraces();
+  const keepHeldAvailable = typeof (core as { applyKeepingHeld?: unknown }).applyKeepingHeld === "function";
+  const rows = sizes.map((n) => {
+    const server = openLog(new Y.Doc({ gc: false }), { device: asDeviceId("server"), now: () => 1_700_000_000_000 });
+    grow(server, n, next);
+    const device = openLog(new Y.Doc(), { device: asDeviceId("device"), now: () => 1_700_000_000_000 });
+    Y.applyUpdate(device.doc, Y.encodeStateAsUpdate(server.doc));
+    const capture = (doc: Y.Doc, fn: () => void): Uint8Array => {
+      const got: Uint8Array[] = [];
+      const h = (u: Uint8Array) => got.push(u);
+      doc.on("update", h);
+      fn();
+      doc.off("update", h);
+      return Y.mergeUpdates(got);
+    };
+    const sync = () => Y.applyUpdate(device.doc, Y.encodeStateAsUpdate(server.doc, Y.encodeStateVector(device.doc)));
+    const cpu: Record<Case, number> = { append: 0, concurrent: 0, neverSynced: 0, keepHeld: 0 };
+    const wall: Record<Case, number[]> = { append: [], concurrent: [], neverSynced: [], keepHeld: [] };
+    const apply: Record<Case, number[]> = { append: [], concurrent: [], neverSynced: [], keepHeld: [] };
+    const refused: string[] = [];
+    let timed = false;
+    const judge = (name: Case, update: Uint8Array, on: ConversationLog = server) => {
+      const c0 = process.cpuUsage();
+      const w0 = performance.now();
+      const v = validateLogUpdate(on, decodeUpdate(update));
+      const w = (performance.now() - w0) * 1000;
+      const d = process.cpuUsage(c0);
+      if (!v.ok) {
+        refused.push(`${name}: ${v.code}`);
+        return;
+      }
+      const a0 = performance.now();
+      if (name === "keepHeld") (core as unknown as { applyKeepingHeld: (...a: unknown[]) => unknown }).applyKeepingHeld(on, update, v, null);
+      else Y.applyUpdate(on.doc, update);
+      const a = (performance.now() - a0) * 1000;
+      if (timed) {
+        cpu[name] += d.user + d.system;
+        wall[name].push(w);
+        apply[name].push(a);
+      }
+    };
+    // The server as it runs now: a copy of the log that writes with a server client id and keeps what it held.
+    const held = keepHeldAvailable ? openLog(new Y.Doc({ gc: false }), { device: asDeviceId("server") }) : undefined;
+    if (held) {
+      Y.applyUpdate(held.doc, Y.encodeStateAsUpdate(server.doc));
+      held.doc.clientID = (core as unknown as { newServerClientId: () => number }).newServerClientId();
+    }
+    // The first rounds are not timed: a running server has validated updates against this log before
+    // (the first one after loading memoizes the head's depth, once per load).
+    for (let i = -20; i < VALIDATIONS; i++) {
+      timed = i >= 0;
+      judge("append", capture(device.doc, () => device.append("main", next())));
+      // Another device moves main first; this device continues from the head it last saw.
+      server.append("main", next());
+      judge("concurrent", capture(device.doc, () => device.append("main", next())));
+      const fresh = openLog(new Y.Doc(), { device: asDeviceId(`fresh${i}`), now: () => 1_700_000_000_000 });
+      const u = capture(fresh.doc, () => fresh.append("main", next()));
+      judge("neverSynced", u);
+      if (held) judge("keepHeld", u, held);
+      fresh.doc.destroy();
+      sync();
+    }
+    const mean = (xs: number[]) => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
+    const cases = (Object.keys(cpu) as Case[]).filter((k) => wall[k].length > 0);
+    const perUpdate = Object.fromEntries(cases.map((k) => [k, round(cpu[k] / VALIDATIONS)]));
+    const wallMedian = Object.fromEntries(cases.map((k) => [k, round(median(wall[k]))]));
+    const applyMedian = Object.fromEntries(cases.map((k) => [k, round(median(apply[k]))]));
+    const applyMean = Object.fromEntries(cases.map((k) => [k, round(mean(apply[k]))]));
+    print({ case: "validate", entries: n, updates: VALIDATIONS, cpuMeanUs: perUpdate, wallMedianUs: wallMedian, applyWallMedianUs: applyMedian, applyWallMeanUs: applyMean, refused: refused.length, refusedExamples: refused.slice(0, 3) });
+    server.doc.destroy();
+    held?.doc.destroy();
+    device.doc.destroy();
+    return { cpu: perUpdate, wall: wallMedian, apply: applyMedian };
+  });
+  const [small, big] = rows as [(typeof rows)[0], (typeof rows)[0]];
+  const ratio = (a: Record<string, number>, b: Record<string, number>) => Object.fromEntries(Object.keys(a).map((k) => [k, round(b[k]! / a[k]!)]));
+  const ratios = ratio(small.cpu, big.cpu);
+  const wallRatios = ratio(small.wall, big.wall);
+  print({ case: "validateRatio", ratio100kOver1k: ratios, wallMedianRatio100kOver1k: wallRatios, applyWallMedianRatio100kOver1k: ratio(small.apply, big.apply) });
+  return { small: small.cpu, big: big.cpu, ratios, wallRatios, wallSmall: small.wall, wallBig: big.wall, applySmall: small.apply, applyBig: big.apply };
+};
+
 // ---- encoded size over content ----
 const tracesSize = () => {
   let encodedPerMessage = 0;
@@ -214,6 +328,7 @@ const genAppend = appendCase("generated", () => generated(3));
 const encodedTraces = tracesSize();
 const encodedGenerated = syntheticSize(100_000);
 const load10k = load(10_000);
+const validation = validateCase();
 
 console.log(
   JSON.stringify({
@@ -230,6 +345,15 @@ console.log(
     encodedOverContentOf: "90 traces, one update per message; content = UTF-8 canonical JSON of entry content",
     encodedOverContentGenerated100k: round(encodedGenerated, 3),
     load10kMs: round(load10k),
+    validateUs1k: validation.small,
+    validateUs100k: validation.big,
+    validateRatio: validation.ratios,
+    validateWallMedianUs1k: validation.wallSmall,
+    validateWallMedianUs100k: validation.wallBig,
+    validateWallMedianRatio: validation.wallRatios,
+    yjsApplyWallMedianUs1k: validation.applySmall,
+    yjsApplyWallMedianUs100k: validation.applyBig,
+    validateOf: "decode + validate one incoming update to C (server log, gc off) at N=1k and N=100k entries; mean CPU µs",
     node: process.version,
   }),
 );

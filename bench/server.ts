@@ -31,6 +31,7 @@ const benchOne = async (name: ServerName, cfg: LoadConfig, roundNo: number): Pro
       let cpuAfter = NaN;
       const load = await runLoad(cfg, `ws://127.0.0.1:${port}/sync`, repoRoot, () => (cpuAfter = sampler.cpuSeconds()));
       const cpuS = cpuAfter - cpuBefore;
+      const validation = name === "ctxsync" ? await validatorCost(port) : undefined;
       const { peakRssMb } = sampler.stop();
       const sorted = [...load.latenciesMs].sort((a, b) => a - b);
       const delivered = sorted.length;
@@ -59,6 +60,7 @@ const benchOne = async (name: ServerName, cfg: LoadConfig, roundNo: number): Pro
         closes: load.closes,
         clientCpuS: round(load.clientCpuS, 2),
         clientLoopDelayP99Ms: round(load.clientLoopDelayP99Ms, 1),
+        ...(validation ? { validateUsPerUpdate: validation.usPerUpdate, validatedUpdates: validation.count } : {}),
         ...(load.appendErrors.length > 0 ? { appendErrors: load.appendErrors } : {}),
       });
       if (delivered === 0) return { error: `no entry delivered (sent ${load.sent}, closes ${JSON.stringify(load.closes)})` };
@@ -74,6 +76,23 @@ const benchOne = async (name: ServerName, cfg: LoadConfig, roundNo: number): Pro
     return { error: message.replace(/\s*\n\s*/g, " | ").slice(0, 300) };
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
+  }
+};
+
+/** ctxsync only: mean time its server spent judging one incoming update to C (its /metrics histogram). */
+const validateCosts: number[] = [];
+const validatorCost = async (port: number): Promise<{ usPerUpdate: number; count: number } | undefined> => {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const read = (series: string) => Number(new RegExp(`^${series}\\{kind="log"\\} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+    const sum = read("ctxsync_validate_seconds_sum");
+    const count = read("ctxsync_validate_seconds_count");
+    if (!(count > 0)) return undefined;
+    const usPerUpdate = round((sum / count) * 1e6, 1);
+    validateCosts.push(usPerUpdate);
+    return { usPerUpdate, count };
+  } catch {
+    return undefined;
   }
 };
 
@@ -118,6 +137,7 @@ const main = async () => {
     ywebsocket: results.ywebsocket ?? null,
     hocuspocus: results.hocuspocus ?? null,
     p99RatioBestPeer: ratioBestPeer(results, "p99Ms"),
+    ctxsyncValidateUsPerUpdate: validateCosts.length > 0 ? [...validateCosts].sort((a, b) => a - b)[Math.floor(validateCosts.length / 2)] : null,
     rssRatioBestPeer: ratioBestPeer(results, "peakRssMb"),
   });
 };

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createRng, parseJsonl } from "@ctxsync/core";
 import { generateTrace, toJsonl } from "@ctxsync/traces";
 import { signToken, verifyToken } from "@ctxsync/protocol";
-import { runCli, startServerProcess } from "./testing/processes.js";
+import { runCli, runCliSlowReader, startServerProcess } from "./testing/processes.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ctxsync-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,6 +49,22 @@ describe("ctxsync CLI", () => {
     const missing = await runCli(["export", "--conversation", "nope", "--data", data]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no conversation "nope"/);
+  });
+
+  it("export to a slow pipe is complete (not cut at the 64 KiB pipe buffer)", async () => {
+    // A long generated agent session: its export is several times the pipe's buffer.
+    const big = join(dir, "big-trace.jsonl");
+    writeFileSync(big, toJsonl(generateTrace(createRng(9), { style: "reasoning", turns: 400 })));
+    const data = join(dir, "d4");
+    expect((await runCli(["import", big, "--conversation", "big", "--data", data])).code).toBe(0);
+    const out = join(dir, "big.jsonl");
+    expect((await runCli(["export", "--conversation", "big", "--data", data, "--out", out])).code).toBe(0);
+    const expected = readFileSync(out);
+    expect(expected.length).toBeGreaterThan(192 * 1024);
+    const piped = await runCliSlowReader(["export", "--conversation", "big", "--data", data], 2500);
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stdout.length).toBe(expected.length);
+    expect(piped.stdout.equals(expected)).toBe(true);
   });
 
   it("a data directory has one user at a time: a second server or a direct import is refused while one serves it", async () => {

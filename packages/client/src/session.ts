@@ -114,7 +114,10 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
   const afterRemote = () => {
     reconcileQueued = false;
     if (closed) return;
-    reconcile(log);
+    // Connected, the server reconciles and its fork branches arrive like any change. It also keeps what it
+    // held: a write of ours that lost there is corrected a moment later, so forking locally in between
+    // could fork the very leaf that is about to win (a spurious branch). Offline, nothing new arrives.
+    if (connections.length === 0) reconcile(log);
     const mine = myHeads.get(current);
     const ours = branchCarrying(log, current, mine);
     if (ours !== undefined && mine !== undefined) {

@@ -48,8 +48,11 @@ export type { LeaseAnswer, LeaseRefusal, LeaseRequest, RebuildLease } from "./re
 export { blobProblem, describeBlob, openHidden } from "./hidden-doc.js";
 export type { BlobDescriptor, HiddenBlob, HiddenState } from "./hidden-doc.js";
 export { decodeUpdate, validateUpdate } from "./validate-update.js";
-export type { DecodedUpdate, MapSet, RootRule, UpdateRules, ValidationCode, ValidationResult } from "./validate-update.js";
+export type { DecodedUpdate, MapSet, NetValue, RootRule, UpdateRules, ValidationCode, ValidationResult } from "./validate-update.js";
 export { cacheRules, hiddenRules, logRules, validateDocUpdate, validateLogUpdate } from "./validate.js";
+export { isServerClientId, newServerClientId, SERVER_CLIENT_ID_BASE } from "./server-client.js";
+export { applyKeepingHeld } from "./keep-held.js";
+export type { Correction } from "./keep-held.js";
 export {
   entryToMessage,
   exportJsonl,

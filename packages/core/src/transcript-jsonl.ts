@@ -1,9 +1,10 @@
-import { toolCallArgumentsText, toolCallFromText, type Entry, type EntryInput } from "./entry.js";
+import { contentProblem, toolCallArgumentsText, toolCallFromText, type Entry, type EntryInput } from "./entry.js";
 import { coreError } from "./errors.js";
 import { MAIN } from "./branch.js";
-import type { BranchName } from "./ids.js";
+import { isBranchName, type BranchName } from "./ids.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "./json.js";
-import type { AppendOptions, ConversationLog } from "./log.js";
+import { hidden, type AppendOptions, type ConversationLog } from "./log.js";
+import { LOG_ROOTS } from "./names.js";
 
 /**
  * The JSONL transcript format of agent traces: one OpenAI-style message per line,
@@ -135,17 +136,35 @@ export interface ImportOptions extends Omit<AppendOptions, "id"> {
 }
 
 /**
- * Append a transcript to a branch in one transaction. A leading system message becomes the
- * conversation's `systemPrompt` info (the system prompt is render context, not log content);
+ * Append a transcript to a branch in one transaction, all or nothing: every message is checked
+ * before anything is written (a Yjs transaction cannot be rolled back), so a transcript with one bad
+ * message changes nothing — no entry, no branch, no system prompt. A leading system message becomes
+ * the conversation's `systemPrompt` info (the system prompt is render context, not log content);
  * a later system message becomes a `config` entry.
  */
 export const importMessages = (log: ConversationLog, messages: readonly TranscriptMessage[], opts: ImportOptions = {}): Entry[] => {
   const branch = opts.branch ?? MAIN;
+  if (!isBranchName(branch)) throw coreError("invalid-branch", `invalid branch name ${JSON.stringify(branch)}`);
   let rest = messages;
   const first = messages[0];
   const leadingSystem = first?.role === "system" && log.branch(branch) === undefined ? first : undefined;
   if (leadingSystem) rest = messages.slice(1);
-  const inputs = rest.map(messageToEntry);
+  const offset = leadingSystem ? 2 : 1;
+  const inputs = rest.map((m, i) => {
+    let input: EntryInput;
+    try {
+      input = messageToEntry(m);
+    } catch (e) {
+      throw coreError("invalid-transcript", `message ${i + offset}: ${(e as Error).message}`);
+    }
+    const p = contentProblem(input.kind, input.content);
+    if (p) throw coreError("invalid-transcript", `message ${i + offset}: ${p}`);
+    return input;
+  });
+  if (log.branch(branch) === undefined && hidden(log.doc.getMap(LOG_ROOTS.branches), branch))
+    throw coreError("unknown-branch", `branch ${JSON.stringify(branch)} is momentarily unavailable: a concurrent change to it has not arrived yet`);
+  if (leadingSystem && log.info(SYSTEM_PROMPT_INFO) !== undefined)
+    throw coreError("meta-immutable", `conversation info ${SYSTEM_PROMPT_INFO} is already set`);
   return log.transact(() => {
     if (leadingSystem) log.setInfo(SYSTEM_PROMPT_INFO, leadingSystem.content);
     const perEntry = (e: EntryInput): AppendOptions =>

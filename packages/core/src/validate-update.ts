@@ -1,9 +1,15 @@
 import * as Y from "yjs";
+import { keyOutcome, type NewMapValue } from "./map-net-effect.js";
+import { isServerClientId } from "./server-client.js";
 
 /**
  * Validating a Yjs update against a document *before* applying it: the update is decoded (not
  * applied, the document is not copied) and every new struct and every deletion is checked against
- * per-root rules. Cost is proportional to the update, not to the document.
+ * per-root rules, and so is the update's net effect on every map key it touches (what the key holds
+ * once the update is integrated, whatever the update's shape: a value set and deleted in one
+ * transaction, several writers, reused client ids). Cost is proportional to the update; only a map
+ * write whose writer had not seen the key's current value adds the walk over that key's history that
+ * Yjs itself makes to integrate it (see map-net-effect.ts).
  */
 
 export type ValidationCode =
@@ -19,10 +25,28 @@ export type ValidationCode =
   | "missing-dependency"
   | "head-not-descendant"
   | "unknown-head"
-  | "immutable";
+  | "immutable"
+  | "own-client-id";
+
+/** What a map key touched by an update holds once the update is integrated. */
+export interface NetValue {
+  /** False when the key had no value and still has none (only possible for keys that may be deleted). */
+  readonly live: boolean;
+  /** The value afterwards (undefined when not live). */
+  readonly value: unknown;
+  /** Whether one of the update's values ends up as the key's value (false: the key keeps its current value, or loses it). */
+  readonly replaced: boolean;
+}
 
 export type ValidationResult =
-  | { readonly ok: true; readonly arrays: ReadonlyMap<string, unknown[]>; readonly maps: ReadonlyMap<string, ReadonlyMap<string, unknown>> }
+  | {
+      readonly ok: true;
+      readonly arrays: ReadonlyMap<string, unknown[]>;
+      /** Every value the update writes, per map root and key (for a key written twice, the later write). */
+      readonly maps: ReadonlyMap<string, ReadonlyMap<string, unknown>>;
+      /** Per map root, every key whose value the update may change, and what it holds afterwards. */
+      readonly net: ReadonlyMap<string, ReadonlyMap<string, NetValue>>;
+    }
   | { readonly ok: false; readonly code: ValidationCode; readonly message: string };
 
 export interface MapSet {
@@ -31,6 +55,11 @@ export interface MapSet {
   /** The value this write replaced, as the writer saw it (from the item's origin), if any. */
   readonly previous: unknown;
   readonly hasPrevious: boolean;
+  /**
+   * Written by a ctxsync server (a server client id, see server-client.ts): the server's correcting
+   * writes restore a value the server held, which need not descend from the value they replace.
+   */
+  readonly byServer: boolean;
 }
 
 export type RootRule =
@@ -38,10 +67,13 @@ export type RootRule =
   | {
       readonly type: "map";
       /**
-       * "never", "always", or "replace": only as part of setting the same key again. Under "replace", a
-       * deletion without a new value is "missing-dependency" (early), not "delete": see the deletion check.
+       * A key, once set, always holds a value: judged on the update's net effect, so a value set and
+       * deleted in one transaction is a deletion too. An update that would leave a key without a value
+       * is "missing-dependency" (early), not "delete": a value that lost to a concurrent write elsewhere
+       * can arrive (relayed, or in a sync step 2) as a deleted item before the write that beat it; it is
+       * held until the winner arrives. A real deletion never applies. Otherwise values may be deleted.
        */
-      readonly delete: "never" | "always" | "replace";
+      readonly keepsValue: boolean;
       readonly value: (key: string, v: unknown) => string | undefined;
     };
 
@@ -136,8 +168,11 @@ const run = (doc: Y.Doc, update: Uint8Array | DecodedUpdate, rules: UpdateRules)
     let item = start;
     let stored = startStored;
     let w: Where | undefined;
+    // Cached per struct, stored and new apart: a writer reusing a client id can send a struct whose id
+    // is one this document already has for something else.
+    const cacheKey = (i: Y.Item, isStored: boolean) => `${isStored ? "s" : "n"}${idKey(i.id)}`;
     for (;;) {
-      const cached = whereCache.get(idKey(item.id));
+      const cached = whereCache.get(cacheKey(item, stored));
       if (cached) {
         w = cached;
         break;
@@ -160,8 +195,8 @@ const run = (doc: Y.Doc, update: Uint8Array | DecodedUpdate, rules: UpdateRules)
       stored = next.stored;
       if (seen.has(item)) return reject("malformed", "origin cycle");
     }
-    whereCache.set(idKey(item.id), w);
-    for (const p of pending) whereCache.set(idKey(p.id), w);
+    whereCache.set(cacheKey(item, stored), w);
+    for (const p of pending) whereCache.set(cacheKey(p, false), w);
     return w;
   };
   const resolve = (id: Y.ID): { item: Y.Item; stored: boolean } => {
@@ -179,7 +214,35 @@ const run = (doc: Y.Doc, update: Uint8Array | DecodedUpdate, rules: UpdateRules)
 
   const arrays = new Map<string, unknown[]>();
   const sets = new Map<string, MapSet[]>();
-  const newlySetKeys = new Set<string>();
+  /** Per map root and key: the new values (logical items) of this update, and whether the key is touched at all. */
+  const mapWrites = new Map<string, Map<string, NewMapValue[]>>();
+  const touch = (root: string, key: string): NewMapValue[] => {
+    let byKey = mapWrites.get(root);
+    if (!byKey) mapWrites.set(root, (byKey = new Map()));
+    let list = byKey.get(key);
+    if (!list) byKey.set(key, (list = []));
+    return list;
+  };
+  // The update's delete set, per client, sorted (when first needed): to tell whether it covers a given clock.
+  const dsSorted = new Map<number, Array<{ clock: number; len: number }>>();
+  const dsCovers = (client: number, clock: number): boolean => {
+    let ranges = dsSorted.get(client);
+    if (!ranges) {
+      const raw = decoded.ds.clients.get(client);
+      if (!raw) return false;
+      dsSorted.set(client, (ranges = [...raw].sort((a, b) => a.clock - b.clock)));
+    }
+    let lo = 0;
+    let hi = ranges.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const r = ranges[mid]!;
+      if (clock < r.clock) hi = mid - 1;
+      else if (clock >= r.clock + r.len) lo = mid + 1;
+      else return true;
+    }
+    return false;
+  };
 
   // Per client, the clock at which the next new struct must start. Yjs integrates a client's structs
   // in clock order only: what follows a gap would wait in Yjs's pending store, never checked against
@@ -192,10 +255,26 @@ const run = (doc: Y.Doc, update: Uint8Array | DecodedUpdate, rules: UpdateRules)
     if (s.id.clock > expected || s instanceof Y.Skip)
       reject("missing-dependency", `update continues client ${s.id.client} at clock ${s.id.clock}; this document has it up to ${expected}`);
     nextClock.set(s.id.client, s.id.clock + s.length);
+    // Only this replica writes with its own client id: new structs under it come from an impostor, and
+    // integrating them would make Yjs give this replica another id (and a server's correcting writes
+    // would no longer be recognised as its own).
+    if (s.id.client === doc.clientID) reject("own-client-id", `update writes with client id ${s.id.client}, which is this replica's own`);
     const offset = Math.max(0, known - s.id.clock);
     if (!(s instanceof Y.Item)) reject("bad-content", "garbage-collected structs are not accepted here");
     const item = s as Y.Item;
     const where = whereOf(item, false);
+    // A struct this document has in part: Yjs integrates only the rest, linked after this document's
+    // own item at the clock before, but keeps the parent the struct declares. A writer reusing a client
+    // id can make those two disagree (the rest would be linked into another key's or type's list): only
+    // a struct that continues where this document's item is may be integrated in part.
+    let left: Y.Item | undefined;
+    if (offset > 0) {
+      const leftId = Y.createID(item.id.client, item.id.clock + offset - 1);
+      left = findStored(leftId);
+      const here = left ? whereOf(left, true) : undefined;
+      if (!here || here.root !== where.root || here.sub !== where.sub)
+        reject("malformed", `update continues ${idKey(leftId)} elsewhere than this document has it (a reused client id)`);
+    }
     const rule = rules.roots[where.root];
     if (!rule) reject("unknown-type", `unknown shared type ${JSON.stringify(where.root)}`);
     const content = item.content;
@@ -220,30 +299,62 @@ const run = (doc: Y.Doc, update: Uint8Array | DecodedUpdate, rules: UpdateRules)
       else arrays.set(where.root, [...values]);
     } else {
       if (where.sub === null) reject("malformed", `${where.root} is a map, not an array`);
-      if (item.length !== 1 && isAny) reject("malformed", `${where.root}: a map item holds one value`);
+      // Yjs writes map values after the value the writer saw and never before another one; an item that
+      // names a right neighbour is not a map write (and would make the net effect below unpredictable).
+      if (item.rightOrigin !== null) reject("malformed", `${where.root}.${where.sub}: a map value may not name a right neighbour`);
       const key = where.sub!;
-      newlySetKeys.add(`${where.root}\u0000${key}`);
-      if (!isAny) continue; // a value set and replaced before it was sent
-      const value = (content as Y.ContentAny).arr[0];
-      const p = rule!.value(key, value);
-      if (p) reject("invalid-value", `${where.root}.${key}: ${p}`);
-      // Walk the origin chain to the value the writer replaced.
-      let previous: unknown = undefined;
-      let hasPrevious = false;
-      let ref = item.origin;
-      while (ref !== null) {
-        const r = resolve(ref);
-        const v = valueAt(r.item, ref.clock);
-        if (v.known) {
-          previous = v.value;
-          hasPrevious = true;
-          break;
-        }
-        ref = r.item.origin;
+      // Logical items: one struct may hold several values of one client written one after the other
+      // (Yjs merges them once they are deleted); only the part this document lacks is new.
+      const fresh = touch(where.root, key);
+      const values = isAny ? (content as Y.ContentAny).arr : undefined;
+      for (let k = offset; k < item.length; k++) {
+        const clock = item.id.clock + k;
+        fresh.push({
+          client: item.id.client,
+          clock,
+          parent: k === 0 ? item.origin : Y.createID(item.id.client, clock - 1),
+          deleted: !isAny || dsCovers(item.id.client, clock),
+          value: values?.[k],
+          hasValue: isAny,
+        });
+      }
+      if (!isAny) continue; // values set and replaced before they were sent
+      // Every value ever written stays in the document (the server keeps deleted content): check each.
+      for (let k = offset; k < item.length; k++) {
+        const p = rule!.value(key, values![k]);
+        if (p) reject("invalid-value", `${where.root}.${key}: ${p}`);
       }
       const list = sets.get(where.root) ?? [];
-      list.push({ key, value, previous, hasPrevious });
       sets.set(where.root, list);
+      const byServer = isServerClientId(item.id.client);
+      for (let k = offset; k < item.length; k++) {
+        // The value this write replaced, as its writer saw it: the one before it in the same struct, or
+        // the first known value up the origin chain.
+        let previous: unknown = undefined;
+        let hasPrevious = false;
+        if (k > offset) {
+          previous = values![k - 1];
+          hasPrevious = true;
+        } else if (k > 0) {
+          // The first new value follows this document's item at the clock before (see `left` above).
+          const v = left ? valueAt(left, item.id.clock + k - 1) : { known: false, value: undefined };
+          previous = v.value;
+          hasPrevious = v.known;
+        } else {
+          let ref = item.origin;
+          while (ref !== null) {
+            const r = resolve(ref);
+            const v = valueAt(r.item, ref.clock);
+            if (v.known) {
+              previous = v.value;
+              hasPrevious = true;
+              break;
+            }
+            ref = r.item.origin;
+          }
+        }
+        list.push({ key, value: values![k], previous, hasPrevious, byServer });
+      }
     }
   }
 
@@ -261,23 +372,33 @@ const run = (doc: Y.Doc, update: Uint8Array | DecodedUpdate, rules: UpdateRules)
           const rule = rules.roots[where.root];
           if (!rule) reject("unknown-type", `unknown shared type ${JSON.stringify(where.root)}`);
           if (rule!.type === "array" && !rule!.allowDelete) reject("delete", `${where.root} is append-only: an item was deleted`);
-          if (rule!.type === "map") {
-            if (rule!.delete === "never") reject("delete", `${where.root}.${where.sub}: values may not be deleted`);
-            // A deletion with no new value for the key in this update is not necessarily a deletion:
-            // a value that lost to a concurrent write arrives from a relaying server as a deleted item,
-            // and a replica that has not seen the winner yet carries that deletion in its own sync step 2.
-            // A server instance that has not seen the winner either (instances behind a load balancer
-            // lag each other) cannot tell, so the update is early: held until the winner arrives, when
-            // the value is deleted here too and the update applies. A real deletion never applies.
-            if (rule!.delete === "replace" && !newlySetKeys.has(`${where.root}\u0000${where.sub}`))
-              reject(
-                "missing-dependency",
-                `${where.root}.${where.sub}: the update deletes its value without replacing it (values may only be replaced; the replacing write may not have arrived yet)`,
-              );
-          }
+          if (rule!.type === "map") touch(where.root, where.sub!); // judged on the net effect below
         }
         c = itemEnd;
       }
+    }
+  }
+
+  // Net effect per touched map key: what the key holds once the update is integrated.
+  const net = new Map<string, Map<string, NetValue>>();
+  for (const [root, byKey] of mapWrites) {
+    const rule = rules.roots[root] as Extract<RootRule, { type: "map" }>;
+    const type = doc.share.get(root);
+    const out = new Map<string, NetValue>();
+    net.set(root, out);
+    for (const [key, fresh] of byKey) {
+      const current = type?._map.get(key);
+      const lastClock = current ? current.id.clock + current.length - 1 : 0;
+      const outcome = keyOutcome(store, current, fresh, current !== undefined && dsCovers(current.id.client, lastClock));
+      const value = !outcome.live ? undefined : outcome.winner === "new" ? outcome.item.value : (current!.content as Y.ContentAny).arr[current!.length - 1];
+      out.set(key, { live: outcome.live, value, replaced: outcome.winner === "new" });
+      const hadValue = current !== undefined && !current.deleted;
+      // A key that keeps its value is never left without one (a key already without one is not this update's doing).
+      if (rule.keepsValue && !outcome.live && (hadValue || current === undefined))
+        reject(
+          "missing-dependency",
+          `${root}.${key}: the update would leave it without a value (values may only be replaced, never deleted; or the write that replaces it has not arrived yet)`,
+        );
     }
   }
 
@@ -285,5 +406,5 @@ const run = (doc: Y.Doc, update: Uint8Array | DecodedUpdate, rules: UpdateRules)
   if (problem) return { ok: false, code: problem.code, message: problem.message };
   const maps = new Map<string, Map<string, unknown>>();
   for (const [root, list] of sets) maps.set(root, new Map(list.map((s) => [s.key, s.value])));
-  return { ok: true, arrays, maps };
+  return { ok: true, arrays, maps, net };
 };

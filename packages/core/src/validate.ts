@@ -16,20 +16,25 @@ export type { ValidationCode, ValidationResult } from "./validate-update.js";
  * The rules of the canonical log `C`, given its current state:
  * - entries and notes are append-only (no deletion, no insertion before an existing item);
  * - every new entry is well-formed, has a fresh id, and its parent exists (in `C` or in the update);
- * - a branch value may only be replaced (never deleted), its head must exist, and a head may
- *   only move to a descendant of the head the writer replaced;
- * - conversation info keys are set once: a writer may not replace a value it has seen. Two devices
- *   that set the same key concurrently (neither saw the other's value) are both accepted and Yjs
- *   settles the key last-writer-wins on every replica, as for branch heads; refusing the second one
- *   would leave its device unable ever to sync again.
+ * - a branch or info key, once set, always holds a value, judged on the update's net effect (a value
+ *   set and deleted in one transaction is a deletion);
+ * - a branch's head must exist, and a writer may only move a head to a descendant of the head it
+ *   replaced (the value it saw);
+ * - conversation info keys are set once: a writer may not replace a value it has seen.
+ * Values written by a server (server client ids) are exempt from the last two: a server's correcting
+ * write restores the value the server held (keep-held.ts).
+ *
+ * These rules judge each write against what its writer saw, which is all a replica can judge. Two
+ * devices that write the same key concurrently (neither saw the other's value) are both accepted —
+ * refusing the second would leave its device unable ever to sync — and the server, the authority,
+ * then keeps what it held: see `applyKeepingHeld`.
  */
 export const logRules = (log: ConversationLog): UpdateRules => ({
   roots: {
     [LOG_ROOTS.entries]: { type: "array", allowDelete: false, value: entryProblem },
     [LOG_ROOTS.notes]: { type: "array", allowDelete: false, value: noteProblem },
-    [LOG_ROOTS.branches]: { type: "map", delete: "replace", value: branchProblem },
-    // "replace": a sync step 2 from a replica that saw both concurrent values carries the loser's deletion.
-    [LOG_ROOTS.info]: { type: "map", delete: "replace", value: () => undefined },
+    [LOG_ROOTS.branches]: { type: "map", keepsValue: true, value: branchProblem },
+    [LOG_ROOTS.info]: { type: "map", keepsValue: true, value: () => undefined },
   },
   finish({ arrays, sets }) {
     const fresh = new Map<EntryId, Entry>();
@@ -38,6 +43,7 @@ export const logRules = (log: ConversationLog): UpdateRules => ({
       fresh.set(v.id, v);
     }
     const exists = (id: EntryId) => fresh.has(id) || log.index.has(id);
+    const descends = descendsWith(log, fresh);
     for (const e of fresh.values()) {
       if (e.parent !== null && !exists(e.parent))
         return { code: "missing-parent", message: `entry ${e.id} names parent ${e.parent}, which does not exist` };
@@ -47,34 +53,42 @@ export const logRules = (log: ConversationLog): UpdateRules => ({
     for (const n of (arrays.get(LOG_ROOTS.notes) ?? []) as Note[]) {
       if (!exists(n.entry)) return { code: "missing-parent", message: `note ${n.id} is on unknown entry ${n.entry}` };
     }
-    const descends = (ancestor: EntryId, id: EntryId): boolean => {
-      let cur: EntryId | null = id;
-      while (cur !== null && fresh.has(cur)) {
-        if (cur === ancestor) return true;
-        cur = fresh.get(cur)!.parent;
-      }
-      return cur !== null && log.index.isAncestorOrSelf(ancestor, cur);
-    };
     for (const s of sets.get(LOG_ROOTS.branches) ?? []) {
       const b = s.value as Branch;
       if (!exists(b.head)) return { code: "unknown-head", message: `branch ${s.key} points at unknown entry ${b.head}` };
       const prev = s.previous as Branch | undefined;
-      if (s.hasPrevious && prev && !descends(prev.head, b.head))
+      if (!s.byServer && s.hasPrevious && prev && !descends(prev.head, b.head))
         return {
           code: "head-not-descendant",
           message: `branch ${s.key}: head moved from ${prev.head} to ${b.head}, which does not descend from it`,
         };
     }
     for (const s of sets.get(LOG_ROOTS.info) ?? []) {
-      if (s.hasPrevious) return { code: "immutable", message: `conversation info ${s.key} is already set` };
+      if (s.hasPrevious && !s.byServer) return { code: "immutable", message: `conversation info ${s.key} is already set` };
     }
     return undefined;
   },
 });
 
+/**
+ * "Is `ancestor` equal to `id` or on its parent chain?" over the log plus entries not in it yet (an
+ * update's new entries, before its transaction has ended and the log's index has seen them).
+ * Costs O(new entries on the path + depth difference in the log).
+ */
+export const descendsWith =
+  (log: ConversationLog, fresh: ReadonlyMap<EntryId, Entry>) =>
+  (ancestor: EntryId, id: EntryId): boolean => {
+    let cur: EntryId | null = id;
+    while (cur !== null && fresh.has(cur)) {
+      if (cur === ancestor) return true;
+      cur = fresh.get(cur)!.parent;
+    }
+    return cur !== null && log.index.isAncestorOrSelf(ancestor, cur);
+  };
+
 export const cacheRules: UpdateRules = {
   roots: {
-    [CACHE_ROOTS.handles]: { type: "map", delete: "always", value: handleProblem },
+    [CACHE_ROOTS.handles]: { type: "map", keepsValue: false, value: handleProblem },
     [CACHE_ROOTS.usage]: { type: "array", allowDelete: true, value: usageProblem },
     // Written by the sync server's compare-and-set only (clients read it); shape-checked like the rest.
     [CACHE_ROOTS.leases]: { type: "map", delete: "always", value: leaseProblem },

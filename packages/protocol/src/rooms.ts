@@ -24,7 +24,8 @@ export const parseDocName = (name: string): { conversation: ConversationId; kind
   const conversation = slash < 0 ? name : name.slice(0, slash);
   const suffix = slash < 0 ? "" : name.slice(slash + 1);
   if (!isConversationId(conversation)) throw syncError("bad-request", `invalid conversation id in ${JSON.stringify(name)}`);
-  const kind: DocKind | undefined = suffix === "" ? "log" : suffix === "cache" ? "cache" : suffix === "hidden" ? "hidden" : undefined;
+  // Exactly `C`, `C/cache` or `C/hidden`: `C/` (or `C%2F` decoded) is not another name for `C`.
+  const kind: DocKind | undefined = slash < 0 ? "log" : suffix === "cache" ? "cache" : suffix === "hidden" ? "hidden" : undefined;
   if (kind === undefined) throw syncError("bad-request", `unknown document ${JSON.stringify(name)}: expected C, C/cache or C/hidden`);
   return { conversation, kind };
 };

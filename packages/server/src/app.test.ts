@@ -131,11 +131,21 @@ describe("REST /v1", () => {
     expect(((await expired.json()) as { error: { code: string } }).error.code).toBe("token-expired");
   });
 
-  it("answers CORS preflights (bearer tokens, no cookies)", async () => {
-    const r = await app.request("/v1/conversations", { method: "OPTIONS", headers: { origin: "http://inspector.local", "access-control-request-method": "GET" } });
-    expect(r.status).toBe(204);
-    expect(r.headers.get("access-control-allow-origin")).toBe("*");
-    expect(r.headers.get("access-control-allow-headers")).toMatch(/authorization/);
+  it("answers CORS preflights from loopback pages and allowed origins only", async () => {
+    const preflight = (a: typeof app, origin: string) =>
+      a.request("/v1/conversations", { method: "OPTIONS", headers: { origin, "access-control-request-method": "GET" } });
+    const local = await preflight(app, "http://localhost:5173");
+    expect(local.status).toBe(204);
+    expect(local.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
+    expect(local.headers.get("access-control-allow-headers")).toMatch(/authorization/);
+    const foreign = await preflight(app, "http://inspector.local");
+    expect(foreign.status).toBe(403);
+    expect(foreign.headers.get("access-control-allow-origin")).toBeNull();
+    const allowing = createSyncServer({ store: createSqliteStore({ path: ":memory:" }), authSecret: SECRET, logger: silentLogger, allowOrigins: ["http://inspector.local"] });
+    const allowed = await preflight(createApp(allowing), "http://inspector.local");
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("http://inspector.local");
+    await allowing.shutdown();
   });
 
   it("a read-only token sees that hidden blobs exist (kind, size), never their bytes", async () => {

@@ -4,6 +4,8 @@ import { cors } from "hono/cors";
 import { exportJsonl, importJsonl, openCache, openHidden, parseLeaseRequest, isConversationId, isEntryId, MAIN, randomId, type ConversationId } from "@ctxsync/core";
 import { asSyncError, docNames, HTTP_STATUS, syncError, type Scope, type SyncErrorCode } from "@ctxsync/protocol";
 import type { Access } from "./auth.js";
+import { ownersDocName } from "./client-owners.js";
+import { checkOrigin, originAllowed } from "./origin-check.js";
 import { openApiDocument } from "./openapi.js";
 import type { SyncServer } from "./sync-server.js";
 
@@ -28,9 +30,21 @@ export const createApp = (server: SyncServer): Hono<Env> => {
     await next();
     metrics.httpRequests.inc({ status: `${Math.floor(c.res.status / 100)}xx` });
   });
-  // Browser clients (an inspector page on another origin) may call the API: auth is a bearer
-  // token, never a cookie, so allowing any origin grants nothing a token does not.
-  app.use("*", cors({ origin: "*", allowHeaders: ["authorization", "content-type"], allowMethods: ["GET", "POST", "DELETE", "OPTIONS"] }));
+  // Web pages: only loopback UIs and allowed origins, and on an open server only loopback Host names
+  // (origin-check.ts). Checked before anything else, preflights included.
+  app.use("*", async (c, next) => {
+    const refused = checkOrigin(server.originPolicy, { origin: c.req.header("origin"), host: c.req.header("host") ?? new URL(c.req.url).host });
+    if (refused) throw refused;
+    await next();
+  });
+  app.use(
+    "*",
+    cors({
+      origin: (origin) => (originAllowed(server.originPolicy, origin) ? origin : null),
+      allowHeaders: ["authorization", "content-type"],
+      allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
+    }),
+  );
 
   app.get("/healthz", async (c) => {
     try {
@@ -80,7 +94,7 @@ export const createApp = (server: SyncServer): Hono<Env> => {
     auth.require(c.get("access"), "*", "read");
     const docs = await store.list();
     return c.json({
-      conversations: docs.filter((d) => !d.name.includes("/")).map((d) => ({ id: d.name, createdAt: d.createdAt, updatedAt: d.updatedAt })),
+      conversations: docs.filter((d) => isConversationId(d.name)).map((d) => ({ id: d.name, createdAt: d.createdAt, updatedAt: d.updatedAt })),
     });
   });
 
@@ -205,6 +219,7 @@ export const createApp = (server: SyncServer): Hono<Env> => {
     for (const name of Object.values(docNames(id))) {
       await rooms.evict(name, "not-found", `conversation ${id} was deleted`);
       await store.delete(name);
+      await store.delete(ownersDocName(name));
       // A client that connected in between loaded the old state: drop that copy too.
       await rooms.evict(name, "not-found", `conversation ${id} was deleted`);
     }

@@ -14,6 +14,10 @@ export interface Limits {
   readonly maxConnections: number;
   /** Largest REST request body (413 above it). */
   readonly maxRequestBytes: number;
+  /** Awareness messages per second per connection; past it they are dropped (never a reason to close). */
+  readonly maxAwarenessMessagesPerSecond: number;
+  /** Awareness client ids one connection may speak for (the stock client uses one). */
+  readonly maxAwarenessIdsPerConnection: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -24,6 +28,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxConnections: 10_000,
   maxBufferedBytes: 64 * 1024 * 1024,
   maxRequestBytes: 32 * 1024 * 1024,
+  maxAwarenessMessagesPerSecond: 50,
+  maxAwarenessIdsPerConnection: 4,
 };
 
 export interface Timings {
@@ -31,8 +37,13 @@ export interface Timings {
   readonly idleUnloadMs: number;
   /** Background compaction starts once a document has this many updates after its snapshot. */
   readonly compactAfterUpdates: number;
+  /**
+   * Awareness changes are relayed at most once per this many ms per room (coalesced). The stock client
+   * echoes every relay back, so this also bounds what bystanders send: 1000/awarenessFlushMs per second.
+   */
+  readonly awarenessFlushMs: number;
   /** An expired rebuild lease is taken over only this long after it ended (docs/replay.md: why). */
   readonly leaseGraceMs: number;
 }
 
-export const DEFAULT_TIMINGS: Timings = { idleUnloadMs: 30_000, compactAfterUpdates: 500, leaseGraceMs: 30_000 };
+export const DEFAULT_TIMINGS: Timings = { idleUnloadMs: 30_000, compactAfterUpdates: 500, awarenessFlushMs: 50, leaseGraceMs: 30_000 };

@@ -1,8 +1,9 @@
 import type { DocKind } from "@ctxsync/core";
-import { CLOSE_CODES, closeReason, decodeMessage, isSyncError, parseDocName, syncError, toSyncError, type SyncError } from "@ctxsync/protocol";
+import { CLOSE_CODES, closeReason, decodeMessage, isSyncError, MESSAGE_AWARENESS, parseDocName, syncError, toSyncError, type SyncError } from "@ctxsync/protocol";
 import type { Access, Authenticator } from "./auth.js";
 import type { Limits } from "./config.js";
 import type { Logger } from "./logger.js";
+import { checkOrigin, type OriginPolicy } from "./origin-check.js";
 import type { Room, RoomPeer } from "./room.js";
 import type { RoomManager } from "./room-manager.js";
 import type { ServerMetrics } from "./server-metrics.js";
@@ -13,6 +14,12 @@ export interface PeerSocket {
   close(code: number, reason: string): void;
   /** Bytes queued but not yet sent (a slow or stalled reader makes this grow). */
   bufferedAmount?(): number;
+}
+
+/** What a transport knows about who is connecting (for the Origin/Host check). */
+export interface ConnectInfo {
+  readonly origin?: string | undefined;
+  readonly host?: string | undefined;
 }
 
 /** What the transport calls: each incoming frame, and once when the socket has closed. */
@@ -28,6 +35,8 @@ export interface ConnectionDeps {
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
   readonly limits: Limits;
+  /** Which web pages may connect (Origin, and Host on an open server). */
+  readonly originPolicy: OriginPolicy;
   isShuttingDown(): boolean;
   /** Open connections of the process (for `maxConnections`). */
   connections(): number;
@@ -43,7 +52,13 @@ let nextId = 1;
  * size limit, the rate limit and strict decoding before the room sees it; any refusal closes the
  * connection with the code for its reason.
  */
-export const openConnection = (server: ConnectionDeps, socket: PeerSocket, roomName: string, token: string | null | undefined): PeerHandlers => {
+export const openConnection = (
+  server: ConnectionDeps,
+  socket: PeerSocket,
+  roomName: string,
+  token: string | null | undefined,
+  info: ConnectInfo = {},
+): PeerHandlers => {
   const { limits, metrics, logger } = server;
   let access: Access;
   let kind: DocKind;
@@ -57,6 +72,8 @@ export const openConnection = (server: ConnectionDeps, socket: PeerSocket, roomN
   };
   try {
     if (server.isShuttingDown()) throw syncError("shutting-down", "server is shutting down");
+    const refused = checkOrigin(server.originPolicy, info);
+    if (refused) throw refused;
     ({ conversation, kind } = parseDocName(roomName));
   } catch (e) {
     return refuse(isSyncError(e) ? e : syncError("bad-request", (e as Error).message));
@@ -80,6 +97,7 @@ export const openConnection = (server: ConnectionDeps, socket: PeerSocket, roomN
   const peer: RoomPeer & { closed: boolean } = {
     id: nextId++,
     closed: false,
+    identity: access.subject,
     awarenessIds: new Set(),
     held: null,
     synced: false,
@@ -173,11 +191,16 @@ export const openConnection = (server: ConnectionDeps, socket: PeerSocket, roomN
       try {
         if (data.byteLength > limits.maxMessageBytes)
           throw syncError("message-too-large", `message of ${data.byteLength} bytes exceeds the limit of ${limits.maxMessageBytes}`);
-        const now = performance.now();
-        tokens = Math.min(limits.messageBurst, tokens + ((now - lastRefill) * limits.maxMessagesPerSecond) / 1000);
-        lastRefill = now;
-        if (tokens < 1) throw syncError("rate-limited", `more than ${limits.maxMessagesPerSecond} messages per second`);
-        tokens -= 1;
+        // Awareness messages (type 1) are metered by the room apart from these, and dropped rather than
+        // refused past their rate: the stock client echoes every awareness relay it receives, so their
+        // number follows what others do, and nobody is closed for traffic it did not originate.
+        if (data[0] !== MESSAGE_AWARENESS) {
+          const now = performance.now();
+          tokens = Math.min(limits.messageBurst, tokens + ((now - lastRefill) * limits.maxMessagesPerSecond) / 1000);
+          lastRefill = now;
+          if (tokens < 1) throw syncError("rate-limited", `more than ${limits.maxMessagesPerSecond} messages per second`);
+          tokens -= 1;
+        }
         if (!isBinary) throw syncError("malformed-message", "malformed message: text frames are not part of the protocol");
         if (room) handle(room, data);
         else {

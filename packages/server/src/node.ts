@@ -48,10 +48,11 @@ export const serveNode = async (server: SyncServer, opts: ServeNodeOptions = {})
       socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => attach(ws, room, url.searchParams.get("token")));
+    const info = { origin: req.headers.origin, host: req.headers.host };
+    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => attach(ws, room, url.searchParams.get("token"), info));
   });
 
-  const attach = (ws: WebSocket, room: string, token: string | null) => {
+  const attach = (ws: WebSocket, room: string, token: string | null, info: { origin?: string | undefined; host?: string | undefined }) => {
     const handlers = server.connect(
       {
         send: (frame) => {
@@ -64,6 +65,7 @@ export const serveNode = async (server: SyncServer, opts: ServeNodeOptions = {})
       },
       room,
       token,
+      info,
     );
     ws.on("message", (data: RawData, isBinary: boolean) => {
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);

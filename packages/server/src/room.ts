@@ -1,6 +1,7 @@
 import * as Y from "yjs";
 import * as awarenessProtocol from "y-protocols/awareness";
 import {
+  applyKeepingHeld,
   asDeviceId,
   decodeUpdate,
   openLog,
@@ -12,7 +13,9 @@ import {
   type DecodedUpdate,
   type DocKind,
 } from "@ctxsync/core";
-import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, parseDocName, syncError, toSyncError, type SyncErrorCode } from "@ctxsync/protocol";
+import { encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, parseDocName, syncError, toSyncError, type SyncErrorCode } from "@ctxsync/protocol";
+import { createAwarenessRelay, type AwarenessRelay } from "./awareness-relay.js";
+import { loadClientOwners, type ClientOwners } from "./client-owners.js";
 import type { Limits, Timings } from "./config.js";
 import { createGroupCommit } from "./group-commit.js";
 import type { Logger } from "./logger.js";
@@ -24,7 +27,9 @@ import type { DocStore } from "./storage/types.js";
 export interface RoomPeer {
   readonly id: number;
   readonly closed: boolean;
-  /** Awareness client ids this peer has announced (removed when it leaves). */
+  /** Who is writing: the token's subject; undefined for anonymous connections (see client-owners.ts). */
+  readonly identity: string | undefined;
+  /** Awareness client ids this peer owns (announced first; removed when it leaves). */
   readonly awarenessIds: Set<number>;
   /**
    * Updates this peer sent before its sync step 2 that depend on structs the server does not have
@@ -44,6 +49,8 @@ export interface RoomDeps {
   readonly metrics: ServerMetrics;
   readonly limits: Limits;
   readonly timings: Timings;
+  /** This server process's Yjs client id (server-client.ts): every write the server makes uses it. */
+  readonly clientId: number;
   /** Called when the room's memory may disagree with storage (a local write could not be stored). */
   readonly onBroken: (room: Room) => void;
 }
@@ -65,6 +72,8 @@ export interface Room {
   readonly log: ConversationLog | undefined;
   readonly awareness: awarenessProtocol.Awareness;
   readonly peers: ReadonlySet<RoomPeer>;
+  /** Who may write under each Yjs client id of this document. */
+  readonly owners: ClientOwners;
   /** Stored size: snapshot plus updates since (an upper bound between compactions). */
   bytes(): number;
   join(peer: RoomPeer): void;
@@ -75,7 +84,7 @@ export interface Room {
    * append-only-violation, malformed-message, message-too-large, document-too-large, storage-unavailable.
    */
   receiveUpdate(update: Uint8Array, from: RoomPeer, writable: boolean, step2?: boolean): Promise<void>;
-  /** Throws SyncError malformed-message on a bad awareness update. */
+  /** Throws SyncError malformed-message on a bad awareness update; entries `from` may not send are dropped. */
   receiveAwareness(update: Uint8Array, from: RoomPeer): void;
   sendAllAwareness(peer: RoomPeer): void;
   /** A server-side change (REST fork, import...): stored, relayed, reconciled like a peer's update. */
@@ -92,9 +101,19 @@ export interface Room {
 const SERVER_DEVICE = asDeviceId("ctxsync-server");
 const isPeer = (o: unknown): o is RoomPeer => typeof o === "object" && o !== null && "awarenessIds" in o && "send" in o;
 
+/**
+ * The origin of a transaction that applied a peer's update. Its relay skips that peer — unless the
+ * server corrected the update in the same transaction (keep-held): then the peer needs the correction too.
+ */
+interface PeerWrite {
+  readonly peerWrite: RoomPeer;
+  relayToSender: boolean;
+}
+const isPeerWrite = (o: unknown): o is PeerWrite => typeof o === "object" && o !== null && "peerWrite" in o;
+
 export const loadRoom = async (name: string, deps: RoomDeps): Promise<Room> => {
   const { conversation, kind } = parseDocName(name);
-  const stored = await deps.store.load(name);
+  const [stored, owners] = await Promise.all([deps.store.load(name), loadClientOwners(name, deps.store, deps.logger)]);
   // The log keeps deleted content (gc off): a replaced branch value must stay readable, because the
   // validator checks a head move against the value the writer replaced — with gc on, a stale
   // replica could move a head backwards past a garbage-collected value. Only branch values are
@@ -109,8 +128,11 @@ export const loadRoom = async (name: string, deps: RoomDeps): Promise<Room> => {
     doc.destroy();
     throw syncError("internal", `stored document ${name} could not be loaded: ${(e as Error).message}`);
   }
+  // Set after loading: Yjs gives a document a new client id when a remote transaction (loading is one)
+  // changes its own client's state, and this process may have written to this document before.
+  doc.clientID = deps.clientId;
   deps.metrics.roomLoads.inc({ kind });
-  const room = createRoom(name, conversation, kind, doc, stored, deps);
+  const room = createRoom(name, conversation, kind, doc, stored, owners, deps);
   // Stored data may predate a reconciler run (e.g. a crash between apply and reconcile).
   if (room.log) await room.mutate(() => undefined);
   return room;
@@ -122,6 +144,7 @@ const createRoom = (
   kind: DocKind,
   doc: Y.Doc,
   stored: { seq: number; bytes: number; updates: Uint8Array[]; snapshot?: Uint8Array },
+  owners: ClientOwners,
   deps: RoomDeps,
 ): Room => {
   const { store, logger, metrics, limits, timings } = deps;
@@ -149,7 +172,7 @@ const createRoom = (
   };
 
   /** Applied but not yet stored: appended as one batch per event-loop turn, then relayed. */
-  const commits = createGroupCommit<{ update: Uint8Array; except: RoomPeer | null }>(async (items) => {
+  const commits = createGroupCommit<{ update: Uint8Array; origin: unknown }>(async (items) => {
     let seqs: number[];
     try {
       // After a failed batch, later ones depend on what was not stored: store nothing more.
@@ -163,28 +186,31 @@ const createRoom = (
     }
     items.forEach((item, i) => {
       appended(seqs[i]!, item.update.byteLength);
-      metrics.updates.inc({ kind, origin: item.except ? "peer" : "server" });
-      broadcast(encodeSyncUpdate(item.update), item.except);
+      const o = item.origin;
+      const sender = isPeerWrite(o) ? o.peerWrite : isPeer(o) ? o : null;
+      metrics.updates.inc({ kind, origin: sender ? "peer" : "server" });
+      broadcast(encodeSyncUpdate(item.update), isPeerWrite(o) && o.relayToSender ? null : sender);
     });
     maybeCompact();
   });
   const durable = () => commits.durable();
 
-  doc.on("update", (update: Uint8Array, origin: unknown) => commits.push({ update, except: isPeer(origin) ? origin : null }, update.byteLength));
+  doc.on("update", (update: Uint8Array, origin: unknown) => commits.push({ update, origin }, update.byteLength));
 
-  awareness.on(
-    "update",
-    ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
-      const changed = added.concat(updated, removed);
-      if (isPeer(origin)) {
-        for (const id of added) origin.awarenessIds.add(id);
-        for (const id of updated) origin.awarenessIds.add(id);
-        for (const id of removed) origin.awarenessIds.delete(id);
-      }
-      if (changed.length === 0) return;
-      broadcast(encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(awareness, changed)), isPeer(origin) ? origin : null);
+  const presence: AwarenessRelay = createAwarenessRelay(awareness, {
+    flushMs: timings.awarenessFlushMs,
+    maxIdsPerConnection: limits.maxAwarenessIdsPerConnection,
+    perConnectionPerSecond: limits.maxAwarenessMessagesPerSecond,
+    peers: () => peers,
+    onDrop: (reason) => metrics.awarenessDropped.inc({ reason }),
+    // The stock client announces its document's client id before it sends its offline work.
+    onAnnounce: (peer, client) => owners.claim(client, (peer as RoomPeer).identity),
+    mayClaim: (peer, client) => {
+      const owner = owners.owner(client);
+      return owner === undefined || owner === (peer as RoomPeer).identity;
     },
-  );
+    sameIdentity: (a, b) => (a as RoomPeer).identity !== undefined && (a as RoomPeer).identity === (b as RoomPeer).identity,
+  });
 
   const appended = (s: number, n: number) => {
     seq = Math.max(seq, s);
@@ -213,15 +239,16 @@ const createRoom = (
     log,
     awareness,
     peers,
+    owners,
     bytes: () => snapshotBytes + since.bytes + commits.pendingBytes(),
     join(peer) {
       peers.add(peer);
       peer.send(encodeSyncStep1(Y.encodeStateVector(doc)));
-      if (awareness.getStates().size > 0) room.sendAllAwareness(peer);
+      room.sendAllAwareness(peer);
     },
     leave(peer) {
       if (!peers.delete(peer)) return;
-      if (peer.awarenessIds.size > 0) awarenessProtocol.removeAwarenessStates(awareness, [...peer.awarenessIds], null);
+      presence.leave(peer);
     },
     answerStep1: (stateVector, peer) =>
       enqueue(async () => {
@@ -232,6 +259,7 @@ const createRoom = (
       enqueue(async () => {
         if (from.closed) return; // an earlier message of this peer was refused: drop the rest
         checkOpen();
+        const t0 = performance.now();
         let update: Uint8Array;
         let decoded: DecodedUpdate; // decoded once, for the no-op check and the validator
         let noop: boolean;
@@ -251,7 +279,13 @@ const createRoom = (
         if (!writable) throw syncError("forbidden", `read-only connection: updates to ${name} are not accepted`);
         if (room.bytes() + update.byteLength > limits.maxDocumentBytes)
           throw syncError("document-too-large", `document ${name} would exceed ${limits.maxDocumentBytes} bytes`);
+        const taken = owners.violation(decoded, doc, from.identity);
+        if (taken)
+          throw syncError("forbidden", `client id ${taken.client} belongs to another device: a connection may only add structs under its own client ids`, {
+            client: taken.client,
+          });
         const v = log ? validateLogUpdate(log, decoded) : validateDocUpdate(kind, { doc }, decoded);
+        metrics.validateSeconds.observe((performance.now() - t0) / 1000, { kind });
         if (!v.ok && v.code === "missing-dependency" && !from.synced && !step2) {
           if (update.byteLength > limits.maxMessageBytes)
             throw syncError("message-too-large", `updates held until sync step 2 exceed ${limits.maxMessageBytes} bytes`);
@@ -263,9 +297,19 @@ const createRoom = (
           throw syncError(v.code === "malformed" ? "malformed-message" : "append-only-violation", `${v.code}: ${v.message}`, {
             validation: v.code,
           });
+        owners.claimWritten(decoded, doc, from.identity);
         try {
-          Y.applyUpdate(doc, update, from); // stored, then relayed, by the next batch
-          if (log) reconcile(log);
+          // Stored, then relayed, by the next batch. The log keeps what it held (keep-held.ts): a
+          // correction is written in the same transaction and relayed to the sender as well.
+          if (log) {
+            const origin: PeerWrite = { peerWrite: from, relayToSender: false };
+            const corrected = applyKeepingHeld(log, update, v, origin, { onCorrections: () => (origin.relayToSender = true) });
+            if (corrected.length > 0) {
+              for (const c of corrected) metrics.keptHeld.inc({ root: c.root });
+              logger.info("kept-held", { room: name, peer: from.id, keys: corrected.map((c) => `${c.root}.${c.key}`) });
+            }
+            reconcile(log);
+          } else Y.applyUpdate(doc, update, from);
         } catch (e) {
           // Validated but Yjs still failed part-way: memory may now differ from storage. Drop this
           // copy (the pending batch is then not stored) and reload from storage on next use.
@@ -276,15 +320,11 @@ const createRoom = (
         if (step2) from.synced = true;
       }),
     receiveAwareness(update, from) {
-      try {
-        awarenessProtocol.applyAwarenessUpdate(awareness, update, from);
-      } catch (e) {
-        throw syncError("malformed-message", `malformed awareness update: ${(e as Error).message}`);
-      }
+      presence.receive(update, from);
     },
     sendAllAwareness(peer) {
-      const ids = [...awareness.getStates().keys()];
-      if (ids.length > 0) peer.send(encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(awareness, ids)));
+      const all = presence.snapshot();
+      if (all) peer.send(all);
     },
     mutate: (fn) =>
       enqueue(async () => {
@@ -330,6 +370,7 @@ const createRoom = (
       if (compact && !broken && since.count > 0) await room.compact().catch((e) => logger.warn("compaction-failed", { room: name, error: String(e) }));
       else if (compacting) await compacting.catch(() => undefined);
       closed = true;
+      presence.destroy();
       awareness.destroy();
       log?.destroy();
       doc.destroy();

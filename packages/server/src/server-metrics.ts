@@ -13,6 +13,12 @@ export interface ServerMetrics {
   readonly compactions: Counter;
   readonly storageSeconds: Histogram;
   readonly httpRequests: Counter;
+  /** Seconds spent judging incoming updates (decode + ownership + validation), by document kind. */
+  readonly validateSeconds: Histogram;
+  /** Keys a server wrote back because a concurrent write would have changed what it held (keep-held), by root. */
+  readonly keptHeld: Counter;
+  /** Awareness entries or messages dropped (sent for ids the connection does not own, or past its rate). */
+  readonly awarenessDropped: Counter;
 }
 
 // Platform-free: the resident size is reported where the runtime has `process.memoryUsage` (Node, Bun, Deno).
@@ -37,5 +43,10 @@ export const createServerMetrics = (gauges: { connections: () => number; roomsLo
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
     ]),
     httpRequests: m.counter("ctxsync_http_requests_total", "REST requests by status class."),
+    validateSeconds: m.histogram("ctxsync_validate_seconds", "Time spent judging one incoming update (decode, ownership, validation), by document kind.", [
+      0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05,
+    ]),
+    keptHeld: m.counter("ctxsync_kept_held_total", "Branch or info keys written back because a concurrent write would have changed what the server held."),
+    awarenessDropped: m.counter("ctxsync_awareness_dropped_total", "Awareness entries dropped: not owned by the sender, or past its rate."),
   };
 };

@@ -1,7 +1,9 @@
+import { newServerClientId } from "@ctxsync/core";
 import { createAuthenticator, type Authenticator } from "./auth.js";
 import { DEFAULT_LIMITS, DEFAULT_TIMINGS, type Limits, type Timings } from "./config.js";
-import { openConnection, type PeerHandlers, type PeerSocket } from "./connection.js";
+import { openConnection, type ConnectInfo, type PeerHandlers, type PeerSocket } from "./connection.js";
 import { createLogger, type Logger } from "./logger.js";
+import { createOriginPolicy, type OriginPolicy } from "./origin-check.js";
 import { createRoomManager, type RoomManager } from "./room-manager.js";
 import type { RoomPeer } from "./room.js";
 import { createServerMetrics, type ServerMetrics } from "./server-metrics.js";
@@ -15,6 +17,10 @@ export interface SyncServerOptions {
   readonly logger?: Logger;
   readonly limits?: Partial<Limits>;
   readonly timings?: Partial<Timings>;
+  /** Web page origins allowed besides loopback ones (`*`: any). See origin-check.ts. */
+  readonly allowOrigins?: readonly string[];
+  /** Host names an open server answers besides loopback ones. */
+  readonly allowHosts?: readonly string[];
 }
 
 /**
@@ -31,8 +37,12 @@ export interface SyncServer {
   readonly limits: Limits;
   readonly timings: Timings;
   readonly startedAt: number;
+  /** Which web pages may use this server. */
+  readonly originPolicy: OriginPolicy;
+  /** This process's Yjs client id (a server client id): every write the server makes uses it. */
+  readonly clientId: number;
   /** Attach a WebSocket that asked for `/sync/<room>`. */
-  connect(socket: PeerSocket, room: string, token: string | null | undefined): PeerHandlers;
+  connect(socket: PeerSocket, room: string, token: string | null | undefined, info?: ConnectInfo): PeerHandlers;
   connections(): number;
   track(peer: RoomPeer): void;
   untrack(peer: RoomPeer): void;
@@ -49,7 +59,8 @@ export const createSyncServer = (opts: SyncServerOptions): SyncServer => {
   // The gauge is read at scrape time, once `rooms` exists.
   const metrics = createServerMetrics({ connections: () => peers.size, roomsLoaded: () => rooms.size() });
   const store = instrumentStore(opts.store, metrics);
-  const rooms: RoomManager = createRoomManager({ store, logger, metrics, limits, timings });
+  const clientId = newServerClientId();
+  const rooms: RoomManager = createRoomManager({ store, logger, metrics, limits, timings, clientId });
   let shuttingDown: Promise<void> | null = null;
 
   const server: SyncServer = {
@@ -61,7 +72,9 @@ export const createSyncServer = (opts: SyncServerOptions): SyncServer => {
     limits,
     timings,
     startedAt: Date.now(),
-    connect: (socket, room, token) => openConnection(server, socket, room, token),
+    originPolicy: createOriginPolicy({ open: opts.authSecret === undefined, allowOrigins: opts.allowOrigins ?? [], allowHosts: opts.allowHosts ?? [] }),
+    clientId,
+    connect: (socket, room, token, info = {}) => openConnection(server, socket, room, token, info),
     connections: () => peers.size,
     track: (p) => peers.add(p),
     untrack: (p) => peers.delete(p),

@@ -109,6 +109,8 @@ export interface NetworkStats {
   reconciled: number;
   /** Messages lost because an endpoint was offline. */
   lostOffline: number;
+  /** Keys a server wrote back because a client's concurrent write would have changed what it held. */
+  keptHeld: number;
 }
 
 export interface Network {
@@ -158,11 +160,14 @@ export const emptyStats = (): NetworkStats => ({
   resyncs: 0,
   reconciled: 0,
   lostOffline: 0,
+  keptHeld: 0,
 });
 
 /** Marks a transaction that applied an update received from another replica. */
 export interface RemoteOrigin {
   readonly remoteFrom: number;
+  /** A server corrected the update in the same transaction: the sender gets the relay too. */
+  relayToSender?: boolean;
 }
 export const isRemote = (origin: unknown): origin is RemoteOrigin =>
   typeof origin === "object" && origin !== null && "remoteFrom" in origin;

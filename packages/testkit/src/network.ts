@@ -37,7 +37,13 @@ export type {
  * queue that drops, duplicates, delays and reorders them; replicas go offline (their connections
  * close, messages in flight are lost) and come back (sync step 1 both ways, as y-websocket does on
  * reconnect). Every incoming update is validated against the receiving replica's state before it is
- * applied, as the server does; the reconciler runs after every remote update, as server and clients do.
+ * applied, as the server does; the reconciler runs after every remote update.
+ *
+ * In a star, servers act as the sync server does: they write with server client ids, judge a client's
+ * update by its net effect and keep what they held (`applyKeepingHeld`: a later concurrent write is
+ * corrected in the same transaction, and the correction goes back to the sender too), enforce client-id
+ * ownership, and are the only replicas that reconcile: their fork branches reach the clients. Updates
+ * between servers (Redis fan-out) are only validated.
  */
 
 const MAX_PENDING = 256;
@@ -98,7 +104,13 @@ export const createNetwork = (opts: NetworkOptions): Network => {
     }
   };
 
-  const integration: IntegrateContext = { validate: doValidate, violations, stats, note };
+  const integration: IntegrateContext = {
+    validate: doValidate,
+    violations,
+    stats,
+    note,
+    ...(topology === "star" ? { isServer, owners: new Map() } : {}),
+  };
 
   const receive = (m: Message): void => {
     const r = replicas[m.to]!;
@@ -118,7 +130,9 @@ export const createNetwork = (opts: NetworkOptions): Network => {
     }
     if (outcome !== "applied") return;
     retryPending(integration, r, m.doc);
-    if (m.doc === "log" && doReconcile) {
+    // In a star only servers reconcile (their fork branches reach the clients): a client would otherwise fork
+    // a leaf that is about to win, in the moment between another device's write and the server's correction.
+    if (m.doc === "log" && doReconcile && (topology === "mesh" || isServer(r.index))) {
       const made = reconcile(r.log);
       if (made.length > 0) {
         stats.reconciled += made.length;
@@ -182,7 +196,8 @@ export const createNetwork = (opts: NetworkOptions): Network => {
       // against its state). Relaying the received bytes instead would forward a sync step 2 that
       // is a diff against the server's state, not the clients'. Peers in a mesh do not relay.
       if (isServer(index))
-        for (const j of neighbours(index)) if (j !== origin.remoteFrom && replicas[j]!.online) send(index, j, kind, "update", update);
+        for (const j of neighbours(index))
+          if ((j !== origin.remoteFrom || origin.relayToSender) && replicas[j]!.online) send(index, j, kind, "update", update);
       return;
     }
     for (const j of neighbours(index)) if (replicas[j]!.online) send(index, j, kind, "update", update);
@@ -192,6 +207,7 @@ export const createNetwork = (opts: NetworkOptions): Network => {
       idRng,
       docKinds,
       gc: typeof opts.gc === "function" ? opts.gc(index) : (opts.gc ?? true),
+      server: isServer(index),
       authored,
       now,
       onUpdate,

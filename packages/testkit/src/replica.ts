@@ -1,4 +1,4 @@
-import { asDeviceId, LOG_ROOTS, openCache, openHidden, openLog, type DocKind, type Entry, type EntryId } from "@ctxsync/core";
+import { asDeviceId, LOG_ROOTS, openCache, openHidden, openLog, SERVER_CLIENT_ID_BASE, type DocKind, type Entry, type EntryId } from "@ctxsync/core";
 import * as Y from "yjs";
 import { isRemote, type Authored, type Replica } from "./network-types.js";
 import type { Rng } from "./rng.js";
@@ -8,6 +8,8 @@ export interface ReplicaContext {
   readonly idRng: Rng;
   readonly docKinds: readonly DocKind[];
   readonly gc: boolean;
+  /** A server instance: it writes with server client ids (2^32 and up), as the sync server does. */
+  readonly server?: boolean;
   /** Every entry any replica wrote, recorded at its author. */
   readonly authored: Map<EntryId, Authored>;
   readonly now: () => number;
@@ -27,8 +29,9 @@ export const createReplica = (index: number, ctx: ReplicaContext): Replica => {
   for (const kind of ctx.docKinds) {
     const doc = new Y.Doc({ gc: ctx.gc });
     // Deterministic client ids, so a seed replays the same conflict resolution.
-    let client = ctx.idRng.int(1, 0x7fffffff);
-    while (usedClients.has(client)) client = ctx.idRng.int(1, 0x7fffffff);
+    const draw = () => (ctx.server ? SERVER_CLIENT_ID_BASE + ctx.idRng.int(0, 2 ** 40) : ctx.idRng.int(1, 0x7fffffff));
+    let client = draw();
+    while (usedClients.has(client)) client = draw();
     usedClients.add(client);
     doc.clientID = client;
     docs.set(kind, doc);

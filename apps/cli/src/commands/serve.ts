@@ -15,8 +15,11 @@ export const serve: Command = {
                [--database-url postgres://…] [--log-level debug|info|warn|error]
                [--idle-unload 30s] [--compact-after 500] [--sqlite-sync full|normal]
                [--max-message-bytes 16m] [--max-document-bytes 256m] [--max-messages-per-second 500]
-               [--max-connections 10000]
+               [--max-connections 10000] [--allow-origin URL[,URL…]] [--allow-host NAME[,NAME…]]
   Without --auth-secret (or CTXSYNC_AUTH_SECRET) the server is open and binds loopback only.
+  Web pages may use the server only from loopback origins (http://localhost:*, 127.0.0.1, [::1]) and
+  those given with --allow-origin ('*' for any); an open server answers only loopback Host names
+  and those given with --allow-host (docs/security.md).
   Prints one JSON line {"event":"listening","url":…} on stdout once it accepts connections.`,
   async run(argv) {
     const { values: o } = parse(argv, {
@@ -33,6 +36,8 @@ export const serve: Command = {
       "max-document-bytes": { type: "string" },
       "max-messages-per-second": { type: "string" },
       "max-connections": { type: "string" },
+      "allow-origin": { type: "string" },
+      "allow-host": { type: "string" },
     });
     const port = intOption("port", o.port, 8787);
     const host = o.host ?? "127.0.0.1";
@@ -43,6 +48,12 @@ export const serve: Command = {
     if (secret === "") throw new UsageError("--auth-secret must not be empty");
     if (secret === undefined && !LOOPBACK.test(host))
       throw new UsageError(`refusing to listen on ${host} without --auth-secret: an open server binds loopback only`);
+    const list = (v: string | undefined) => (v ?? "").split(",").map((x) => x.trim()).filter((x) => x !== "");
+    const allowOrigins = list(o["allow-origin"]);
+    for (const origin of allowOrigins)
+      if (origin !== "*" && !/^https?:\/\/[^/]+$/i.test(origin.replace(/\/$/, "")))
+        throw new UsageError(`--allow-origin ${JSON.stringify(origin)} must be an origin such as https://app.example.com (or *)`);
+    const allowHosts = list(o["allow-host"]);
     const logger = createLogger(level);
     const data = resolve(o.data ?? "./data");
     const dbUrl = o["database-url"] ?? process.env.CTXSYNC_DATABASE_URL;
@@ -57,6 +68,8 @@ export const serve: Command = {
       store,
       ...(secret !== undefined ? { authSecret: secret } : {}),
       logger,
+      allowOrigins,
+      allowHosts,
       limits: {
         maxMessageBytes: sizeOption("max-message-bytes", o["max-message-bytes"], DEFAULT_LIMITS.maxMessageBytes),
         maxConnections: intOption("max-connections", o["max-connections"], DEFAULT_LIMITS.maxConnections),

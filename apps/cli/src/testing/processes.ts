@@ -108,6 +108,43 @@ export const startPeer = (wsUrl: string, conversation: string, token?: string): 
   };
 };
 
+/**
+ * Run the CLI with a reader that does not read its stdout until the process has exited (or `maxStallMs`
+ * passed), as a slow `| jq` would: output past the pipe's buffer (64 KiB) is only complete if the CLI
+ * waits for it to drain before exiting. (A CLI that waits is never seen exiting early, so it is read
+ * after `maxStallMs`: then the test takes that long.)
+ */
+export const runCliSlowReader = (args: string[], maxStallMs: number) =>
+  new Promise<{ code: number | null; stdout: Buffer; stderr: string }>((res) => {
+    const child = spawn(process.execPath, [...NODE_ARGS, MAIN, ...args], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+    const chunks: Buffer[] = [];
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdout.pause();
+    let code: number | null = null;
+    let exited = false;
+    let ended = false;
+    let reading = false;
+    const read = () => {
+      if (reading) return;
+      reading = true;
+      child.stdout.on("data", (d: Buffer) => chunks.push(d));
+      child.stdout.on("end", () => {
+        ended = true;
+        if (exited) res({ code, stdout: Buffer.concat(chunks), stderr });
+      });
+      child.stdout.resume();
+    };
+    const timer = setTimeout(read, maxStallMs);
+    child.on("exit", (c) => {
+      code = c;
+      exited = true;
+      clearTimeout(timer);
+      read();
+      if (ended) res({ code, stdout: Buffer.concat(chunks), stderr });
+    });
+  });
+
 export const runCli = (args: string[], env: NodeJS.ProcessEnv = {}, input?: string) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
     const child = spawn(process.execPath, [...NODE_ARGS, MAIN, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });

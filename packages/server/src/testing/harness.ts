@@ -46,6 +46,8 @@ export interface TestServerOptions {
   readonly timings?: Partial<Timings>;
   /** The store to use at each start (default: SQLite under `dir`, synchronous=normal). */
   readonly store?: (dir: string) => DocStore | Promise<DocStore>;
+  /** Web page origins allowed besides loopback ones. */
+  readonly allowOrigins?: readonly string[];
 }
 
 export const startTestServer = async (o: TestServerOptions = {}): Promise<TestServer> => {
@@ -87,6 +89,7 @@ export const startTestServer = async (o: TestServerOptions = {}): Promise<TestSe
         logger: process.env.CTXSYNC_TEST_LOG ? createLogger("debug") : silentLogger,
         ...(o.limits ? { limits: o.limits } : {}),
         ...(o.timings ? { timings: o.timings } : {}),
+        ...(o.allowOrigins ? { allowOrigins: o.allowOrigins } : {}),
       });
       const node = await serveNode(server, { port, host: "127.0.0.1" });
       port = node.port;
