@@ -90,8 +90,9 @@ export const cacheRules: UpdateRules = {
   roots: {
     [CACHE_ROOTS.handles]: { type: "map", keepsValue: false, value: handleProblem },
     [CACHE_ROOTS.usage]: { type: "array", allowDelete: true, value: usageProblem },
-    // Written by the sync server's compare-and-set only (clients read it); shape-checked like the rest.
-    [CACHE_ROOTS.leases]: { type: "map", delete: "always", value: leaseProblem },
+    // Written by the sync server's compare-and-set only (clients read it); shape-checked like the rest,
+    // and never deleted: a lost record would reset the version devices ask against.
+    [CACHE_ROOTS.leases]: { type: "map", keepsValue: true, value: leaseProblem },
   },
 };
 
