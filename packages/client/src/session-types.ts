@@ -19,6 +19,8 @@ import type { WebSocketLike } from "./connection.js";
 import type { Peer } from "./presence.js";
 import type { CompactionPolicy } from "./storage/persist.js";
 import type { ClientStorage } from "./storage/types.js";
+import type { Transport } from "@ctxsync/providers";
+import type { SessionReplayOptions, SessionTurns } from "./turns.js";
 
 /** The types of a session: what `openSession` takes and gives. */
 
@@ -47,6 +49,10 @@ export interface SessionOptions {
   readonly compaction?: CompactionPolicy;
   readonly maxBackoffMs?: number;
   readonly now?: () => number;
+  /** The provider transport `send()` uses (from @ctxsync/providers); without it `send()` refuses. */
+  readonly transport?: Transport;
+  /** Replay settings for `send()`, `prewarm()`, `rebuildCache()` (docs/replay.md). */
+  readonly replay?: SessionReplayOptions;
 }
 
 export interface AppendOpts {
@@ -93,6 +99,8 @@ export interface Lease {
 
 export interface SessionCompileOptions extends Omit<CompileOptions, "hidden" | "conversation" | "branch"> {
   readonly branch?: string;
+  /** Leave out hidden blobs this returns false for (replay from scratch drops gone response ids). */
+  readonly hiddenFilter?: (b: HiddenBlob) => boolean;
 }
 
 export interface BranchInfo extends Branch {
@@ -100,7 +108,7 @@ export interface BranchInfo extends Branch {
 }
 
 /** A conversation as an agent loop sees it: turns in, transcripts out, no Yjs in sight. */
-export interface Session {
+export interface Session extends SessionTurns {
   readonly conversation: string;
   readonly device: string;
   /** The branch appends go to. */

@@ -33,6 +33,7 @@ import type { PresenceState } from "./presence.js";
 import type { AssistantOpts, Session, SessionEvents, SessionOptions, SyncStatus } from "./session-types.js";
 import { persistDoc, type Persistence } from "./storage/persist.js";
 import { syncStatusOf } from "./sync-status.js";
+import { createTurns } from "./turns.js";
 import { createWriteGuard } from "./writes.js";
 
 const ALL_SCOPES: readonly Scope[] = ["read", "append", "hidden", "admin"];
@@ -163,9 +164,36 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
     return b;
   };
 
+  // Model turns and replay (turns.ts): the session hands over its documents and write path.
+  const turns = createTurns({
+    conversation,
+    device,
+    now,
+    log,
+    cache,
+    hidden,
+    ...(o.url !== undefined ? { url: o.url } : {}),
+    ...(o.token !== undefined ? { token: o.token } : {}),
+    ...(o.transport ? { transport: o.transport } : {}),
+    ...(o.replay ? { options: o.replay } : {}),
+    writeCache: (fn) => write("cache", fn),
+    emitError,
+    currentBranch: () => current,
+    compile: (ctx, opts) => session.compile(ctx, opts),
+    appendTurn: (inputs, opts) => appendEntries(inputs, opts),
+    attachHidden: (entry, blob) => session.attachHidden(entry, blob),
+    streamPartial: (p) => session.streamPartial(p),
+  });
+
   const session: Session = {
     conversation,
     device,
+    send: turns.send,
+    prewarm: turns.prewarm,
+    rebuildCache: turns.rebuildCache,
+    get replay() {
+      return turns.replay;
+    },
     get branch() {
       return current;
     },
@@ -213,15 +241,16 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
     notes: (entry) => (entry === undefined ? log.notes() : isEntryId(entry) ? log.notes(entry) : []),
 
     compile(ctx, opts = {}) {
-      const { branch = current, ...rest } = opts;
+      const { branch = current, hiddenFilter, ...rest } = opts;
       const system = ctx.system ?? log.info(SYSTEM_PROMPT_INFO);
       try {
         return compileTranscript(session.transcript(branch), { ...ctx, ...(typeof system === "string" ? { system } : {}) }, {
           ...rest,
           conversation,
           branch,
-          cache: rest.cache ?? renderCache,
-          ...(hiddenLookup ? { hidden: hiddenLookup } : {}),
+          // A filtered view of C/hidden (replay from scratch) is rendered afresh, not from the memo.
+          ...(hiddenFilter ? {} : { cache: rest.cache ?? renderCache }),
+          ...(hiddenLookup ? { hidden: hiddenFilter ? (id: EntryId) => hiddenLookup(id).filter(hiddenFilter) : hiddenLookup } : {}),
         });
       } catch (e) {
         if (isCompileError(e)) throw syncError("bad-request", e.message, { compileCode: e.code });
@@ -279,6 +308,7 @@ export const openSession = async (o: SessionOptions): Promise<Session> => {
     async close() {
       if (closed) return;
       leases.release();
+      turns.close();
       closed = true;
       try {
         await flush();

@@ -1,6 +1,7 @@
 import type * as Y from "yjs";
 import { branchProblem, type Branch } from "./branch.js";
 import { handleProblem, usageProblem } from "./cache-doc.js";
+import { leaseProblem } from "./rebuild-lease.js";
 import { entryProblem, type Entry } from "./entry.js";
 import { blobProblem } from "./hidden-doc.js";
 import type { EntryId } from "./ids.js";
@@ -89,6 +90,9 @@ export const cacheRules: UpdateRules = {
   roots: {
     [CACHE_ROOTS.handles]: { type: "map", keepsValue: false, value: handleProblem },
     [CACHE_ROOTS.usage]: { type: "array", allowDelete: true, value: usageProblem },
+    // Written by the sync server's compare-and-set only (clients read it); shape-checked like the rest,
+    // and never deleted: a lost record would reset the version devices ask against.
+    [CACHE_ROOTS.leases]: { type: "map", keepsValue: true, value: leaseProblem },
   },
 };
 

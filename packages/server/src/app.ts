@@ -1,7 +1,7 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { exportJsonl, importJsonl, openHidden, isConversationId, isEntryId, MAIN, randomId, type ConversationId } from "@ctxsync/core";
+import { exportJsonl, importJsonl, openCache, openHidden, parseLeaseRequest, isConversationId, isEntryId, MAIN, randomId, type ConversationId } from "@ctxsync/core";
 import { asSyncError, docNames, HTTP_STATUS, syncError, type Scope, type SyncErrorCode } from "@ctxsync/protocol";
 import type { Access } from "./auth.js";
 import { ownersDocName } from "./client-owners.js";
@@ -164,6 +164,19 @@ export const createApp = (server: SyncServer): Hono<Env> => {
     await mustExist(id);
     const blobs = await rooms.with(docNames(id).hidden, (room) => room.read(() => openHidden(room.doc).describe()));
     return c.json({ conversation: id, blobs });
+  });
+
+  // The rebuild lease's compare-and-set (docs/replay.md): decided in the C/cache room's write queue,
+  // stored and relayed before the answer, so exactly one device is granted each version.
+  app.post("/v1/conversations/:id/cache/lease", limit, async (c) => {
+    const id = need(c, "append");
+    const req = parseLeaseRequest(await jsonBody(c));
+    if (typeof req === "string") throw syncError("bad-request", req);
+    await mustExist(id);
+    const answer = await rooms.with(docNames(id).cache, (room) =>
+      room.mutate(() => openCache(room.doc).decideRebuildLease(req, Date.now(), server.timings.leaseGraceMs)),
+    );
+    return c.json(answer);
   });
 
   app.post("/v1/conversations/:id/fork", limit, async (c) => {

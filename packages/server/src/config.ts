@@ -42,6 +42,8 @@ export interface Timings {
    * echoes every relay back, so this also bounds what bystanders send: 1000/awarenessFlushMs per second.
    */
   readonly awarenessFlushMs: number;
+  /** An expired rebuild lease is taken over only this long after it ended (docs/replay.md: why). */
+  readonly leaseGraceMs: number;
 }
 
-export const DEFAULT_TIMINGS: Timings = { idleUnloadMs: 30_000, compactAfterUpdates: 500, awarenessFlushMs: 50 };
+export const DEFAULT_TIMINGS: Timings = { idleUnloadMs: 30_000, compactAfterUpdates: 500, awarenessFlushMs: 50, leaseGraceMs: 30_000 };

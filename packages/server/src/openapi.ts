@@ -90,6 +90,15 @@ export const openApiDocument = {
         responses: { "200": { description: "{ conversation, blobs: [{ id, entry, provider, kind, bytes }] }" }, ...errors },
       },
     },
+    "/v1/conversations/{id}/cache/lease": {
+      parameters: [id],
+      post: {
+        summary:
+          "The rebuild lease of a checkpoint key (append): compare-and-set on the lease version kept in C/cache `leases`. acquire {key, holder, seenVersion, ttlMs}; complete|release {key, holder, version}",
+        requestBody: { content: { "application/json": { schema: { type: "object", required: ["op", "key", "holder"] } } } },
+        responses: { "200": { description: "{ granted, reason?: held|stale-version|fenced, lease, remainingMs? }" }, ...errors },
+      },
+    },
     "/v1/conversations/{id}/fork": {
       parameters: [id],
       post: {

@@ -409,6 +409,9 @@ export const flightOpenaiResponsesPrevious = {
   "model": "gpt-5.4",
   "store": true,
   "previous_response_id": "resp_e4",
+  "include": [
+    "reasoning.encrypted_content"
+  ],
   "prompt_cache_key": "ctxsync-97a86e5876abc84076a77e8f3d8a89e3",
   "tools": [
     {
@@ -1174,7 +1177,7 @@ export const parallelOpenaiResponses = {
 
 export const parallelOpenaiResponsesPrevious = {
   "model": "gpt-5.4",
-  "store": false,
+  "store": true,
   "include": [
     "reasoning.encrypted_content"
   ],

@@ -171,10 +171,14 @@ export const openaiResponses: JsonRenderer<undefined> = {
   },
   opening(env, _w, server) {
     const base = requestParams(env.ctx, RESERVED);
+    // In previous_response_id mode the response is stored (store: true) even when nothing is chained yet,
+    // or the next turn would have no id to chain on. Encrypted reasoning is asked for in both modes:
+    // C/hidden must hold what a replay from scratch sends once a stored response is gone (PROVIDERS.md §2).
+    const chainMode = env.ctx.options.responsesMode === "previous_response_id";
     const params: JsonObject =
       server?.previousResponseId !== undefined
-        ? { ...base, model: env.ctx.model, store: true, previous_response_id: server.previousResponseId }
-        : { ...base, model: env.ctx.model, store: false, include: ["reasoning.encrypted_content"] };
+        ? { ...base, model: env.ctx.model, store: true, previous_response_id: server.previousResponseId, include: ["reasoning.encrypted_content"] }
+        : { ...base, model: env.ctx.model, store: chainMode, include: ["reasoning.encrypted_content"] };
     if (env.conversation !== undefined) params.prompt_cache_key = promptCacheKey(env.conversation, env.branch);
     const tools: ResponsesTool[] = env.ctx.tools.map((t) => ({
       type: "function",
